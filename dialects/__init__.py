@@ -1,0 +1,1 @@
+"""dory-xdsl dialects (installed as dory_xdsl.dialects)."""

@@ -1,0 +1,44 @@
+"""The dialects, passes and targets dory-xdsl adds to xDSL's, as lazy factories.
+
+`dory-opt` registers these on top of xDSL's own (see `dory_xdsl.opt`); the `dory` driver builds
+its pipelines from the same table. Imports stay inside the factories so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.ir import Dialect
+from xdsl.passes import ModulePass
+from xdsl.utils.target import Target
+
+
+def _qnn() -> Dialect:
+    from dory_xdsl.dialects.qnn import Qnn
+
+    return Qnn
+
+
+def get_dialects() -> dict[str, Callable[[], Dialect]]:
+    return {"qnn": _qnn}
+
+
+def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    def fuse_requant() -> type[ModulePass]:
+        from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
+
+        return QnnFuseRequantPass
+
+    def to_nhwc() -> type[ModulePass]:
+        from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass
+
+        return QnnToNhwcPass
+
+    return {
+        "qnn-fuse-requant": fuse_requant,
+        "qnn-to-nhwc": to_nhwc,
+    }
+
+
+def get_targets() -> dict[str, Callable[[], type[Target]]]:
+    return {}

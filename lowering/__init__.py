@@ -1,0 +1,1 @@
+"""dory-xdsl lowering (installed as dory_xdsl.lowering)."""

@@ -1,0 +1,1 @@
+"""dory-xdsl transforms (installed as dory_xdsl.transforms)."""
