@@ -9,6 +9,8 @@ Conventions
 - `x >> s` is an arithmetic (flooring) right shift; `clip(v, lo, hi)` saturates.
 - Spatial ops carry `layout`: `"nchw"` (as imported from ONNX; conv weights OIHW) or `"nhwc"`
   (what the GAP-8 kernels use; conv weights OHWI, i.e. Cout x Kh x Kw x Cin/group).
+- Every clip bound `[lo, hi]` (requant, add, avgpool) must fit the result element type, so the
+  result is exactly the clipped value (no further wrap).
 - 1-D networks are 2-D with H = 1.
 
 Requantization is a separate op (`qnn.requant`) at import time, so the importer maps the ONNX
@@ -175,7 +177,6 @@ def pool_out(size: int, kernel: int, stride: int, pad: int, dilation: int = 1) -
 
 
 def _check_requant(
-    op: IRDLOperation,
     k: SSAValue | None,
     lam: SSAValue | None,
     requant: RequantAttr | None,
@@ -202,14 +203,39 @@ def _check_requant(
         raise VerifyException(
             f"k and lambda must have the same element type, got {kt.element_type} and {lt.element_type}"
         )
+    width = _int_elem(kt, "k").width.data
+    if requant is not None and requant.shift.data >= width:
+        raise VerifyException(
+            f"requant shift {requant.shift.data} must be below the {width}-bit width of k"
+        )
 
 
-def _check_result_elem(result: SSAValue, requantized: bool) -> None:
+def int_range(elem: IntegerType) -> tuple[int, int]:
+    """The smallest and largest value an integer element type holds (`iN` is signed)."""
+    bits = elem.width.data
+    if elem.signedness.data == Signedness.UNSIGNED:
+        return 0, (1 << bits) - 1
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def _check_clip_fits(lo: int, hi: int, result: SSAValue) -> None:
     elem = _int_elem(_tensor(result, "result"), "result")
-    if requantized and elem.width.data > 32:
+    tmin, tmax = int_range(elem)
+    if lo < tmin or hi > tmax:
+        raise VerifyException(
+            f"clip bounds [{lo}, {hi}] do not fit the result element type {elem} ([{tmin}, {tmax}])"
+        )
+
+
+def _check_result_elem(result: SSAValue, requant: RequantAttr | None) -> None:
+    elem = _int_elem(_tensor(result, "result"), "result")
+    if requant is None:
+        if elem != IntegerType(32):
+            raise VerifyException(f"result without requantization must be i32, got {elem}")
+        return
+    if elem.width.data > 32:
         raise VerifyException(f"requantized result must be at most 32-bit, got {elem}")
-    if not requantized and elem != IntegerType(32):
-        raise VerifyException(f"result without requantization must be i32, got {elem}")
+    _check_clip_fits(requant.lo.data, requant.hi.data, result)
 
 
 def _check_shape(result: SSAValue, expected: Sequence[int]) -> None:
@@ -218,11 +244,26 @@ def _check_shape(result: SSAValue, expected: Sequence[int]) -> None:
         raise VerifyException(f"result shape {got} does not match the expected {list(expected)}")
 
 
+class QnnOp(IRDLOperation):
+    """Base of the qnn ops: verifier messages name the op and its result, e.g.
+    `qnn.conv2d %conv1: group 3 must divide ...`, so a one-line diagnostic is actionable."""
+
+    def check(self) -> None:
+        """The op's own verification rules (raise `VerifyException`)."""
+
+    def verify_(self) -> None:
+        try:
+            self.check()
+        except VerifyException as error:
+            hints = [f" %{r.name_hint}" for r in self.results if r.name_hint]
+            raise VerifyException(f"{self.name}{''.join(hints)}: {error}") from error
+
+
 # ----------------------------------------------------------------------------- ops
 
 
 @irdl_op_definition
-class ConstantOp(IRDLOperation):
+class ConstantOp(QnnOp):
     """Dense integer data (weights, bias, requant constants).
 
     Build it from raw little-endian bytes (`DenseIntOrFPElementsAttr(type, BytesAttr(...))`);
@@ -252,7 +293,7 @@ class ConstantOp(IRDLOperation):
         printer.print_attribute(self.value)
         printer.print_op_attributes(self.attributes)
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         if self.result.type != self.value.type:
             raise VerifyException(
                 f"result type {self.result.type} does not match the value type {self.value.type}"
@@ -261,7 +302,7 @@ class ConstantOp(IRDLOperation):
 
 
 @irdl_op_definition
-class Conv2dOp(IRDLOperation):
+class Conv2dOp(QnnOp):
     """Grouped 2-D convolution with optional bias and optional fused requantization.
 
     `acc[n, co, y, x] = bias[co] + sum_{ci, ky, kx} in[n, g*Cin_g + ci, y*sy + ky*dy - pad_t,
@@ -327,12 +368,12 @@ class Conv2dOp(IRDLOperation):
             properties=props,
         )
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         layout = _layout(self.layout)
         in_t = _check_activation(self.input, "input")
         w_t = _tensor(self.weight, "weight")
-        if _int_elem(w_t, "weight").width.data != 8:
-            raise VerifyException(f"weight must hold 8-bit integers, got {w_t.element_type}")
+        if _int_elem(w_t, "weight") != IntegerType(8):
+            raise VerifyException(f"weight must hold i8 (signed 8-bit) integers, got {w_t.element_type}")
         n, (h, w, cin) = _check_rank(in_t, 4, "input")[0], hw_c(in_t.get_shape(), layout)
         wshape = _check_rank(w_t, 4, "weight")
         if layout == "nchw":
@@ -356,8 +397,8 @@ class Conv2dOp(IRDLOperation):
             b_t = _tensor(self.bias, "bias")
             if b_t.get_shape() != (cout,) or b_t.element_type != IntegerType(32):
                 raise VerifyException(f"bias must be tensor<{cout}xi32>, got {b_t}")
-        _check_requant(self, self.k, self.lambda_, self.requant, cout)
-        _check_result_elem(self.result, self.requant is not None)
+        _check_requant(self.k, self.lambda_, self.requant, cout)
+        _check_result_elem(self.result, self.requant)
         ho, wo = pool_out(h, kh, sy, pt + pb, dy), pool_out(w, kw, sx, pl + pr, dx)
         if ho < 1 or wo < 1:
             raise VerifyException(f"kernel {kh}x{kw} does not fit the padded {h}x{w} input")
@@ -365,7 +406,7 @@ class Conv2dOp(IRDLOperation):
 
 
 @irdl_op_definition
-class LinearOp(IRDLOperation):
+class LinearOp(QnnOp):
     """Fully connected layer: `acc[n, o] = bias[o] + sum_i in[n, i] * w[o, i]` (32-bit wrap).
 
     Optional fused requantization exactly as `qnn.conv2d` (per output neuron).
@@ -405,11 +446,11 @@ class LinearOp(IRDLOperation):
             properties={"requant": requant} if requant is not None else {},
         )
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         in_t = _check_activation(self.input, "input")
         w_t = _tensor(self.weight, "weight")
-        if _int_elem(w_t, "weight").width.data != 8:
-            raise VerifyException(f"weight must hold 8-bit integers, got {w_t.element_type}")
+        if _int_elem(w_t, "weight") != IntegerType(8):
+            raise VerifyException(f"weight must hold i8 (signed 8-bit) integers, got {w_t.element_type}")
         n, cin = _check_rank(in_t, 2, "input")
         cout, win = _check_rank(w_t, 2, "weight")
         if win != cin:
@@ -418,13 +459,13 @@ class LinearOp(IRDLOperation):
             b_t = _tensor(self.bias, "bias")
             if b_t.get_shape() != (cout,) or b_t.element_type != IntegerType(32):
                 raise VerifyException(f"bias must be tensor<{cout}xi32>, got {b_t}")
-        _check_requant(self, self.k, self.lambda_, self.requant, cout)
-        _check_result_elem(self.result, self.requant is not None)
+        _check_requant(self.k, self.lambda_, self.requant, cout)
+        _check_result_elem(self.result, self.requant)
         _check_shape(self.result, (n, cout))
 
 
 @irdl_op_definition
-class RequantOp(IRDLOperation):
+class RequantOp(QnnOp):
     """Requantization: `out = clip((k[c]*x + lambda[c]) >> shift, lo, hi)`.
 
     `c` indexes dimension `axis`; `k`, `lambda` have shape [C] or [1] (broadcast); arithmetic is
@@ -460,24 +501,25 @@ class RequantOp(IRDLOperation):
             properties={"requant": requant, "axis": int_prop(axis)},
         )
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         in_t = _tensor(self.input, "input")
         _int_elem(in_t, "input")
         shape = in_t.get_shape()
         axis = self.axis.value.data
         if not 0 <= axis < len(shape):
             raise VerifyException(f"axis {axis} is out of range for rank {len(shape)}")
-        _check_requant(self, self.k, self.lambda_, self.requant, shape[axis])
-        _int_elem(_tensor(self.result, "result"), "result")
+        _check_requant(self.k, self.lambda_, self.requant, shape[axis])
+        _check_clip_fits(self.requant.lo.data, self.requant.hi.data, self.result)
         _check_shape(self.result, shape)
 
 
 @irdl_op_definition
-class AddOp(IRDLOperation):
+class AddOp(QnnOp):
     """Requantizing element-wise add of two equally shaped tensors.
 
     `out = clip(((((a*mul_a + add_a) >> shift_a) + ((b*mul_b + add_b) >> shift_b)) >> shift),
-    lo, hi)` in 32-bit arithmetic. NEMO's residual add is `shift_a = shift_b = 0, add = 0`;
+    lo, hi)` in wrapping int32 arithmetic (`a`, `b` read as unsigned for `ui8`, signed for `i8`);
+    the clip bounds must fit the result element type. NEMO's residual add is `shift_a = shift_b = 0, add = 0`;
     Quantlab's requantizing add is `shift = 0`.
     """
 
@@ -514,7 +556,7 @@ class AddOp(IRDLOperation):
     def param(self, name: str) -> int:
         return self.properties[name].value.data  # type: ignore[union-attr]
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         a = _check_activation(self.lhs, "lhs")
         b = _check_activation(self.rhs, "rhs")
         if a.get_shape() != b.get_shape():
@@ -527,10 +569,11 @@ class AddOp(IRDLOperation):
         if self.param("lo") > self.param("hi"):
             raise VerifyException(f"clip bounds [{self.param('lo')}, {self.param('hi')}] are empty")
         _check_activation(self.result, "result")
+        _check_clip_fits(self.param("lo"), self.param("hi"), self.result)
         _check_shape(self.result, a.get_shape())
 
 
-class _PoolBase(IRDLOperation):
+class _PoolBase(QnnOp):
     input = operand_def(TensorType)
     result = result_def(TensorType)
     kernel = prop_def(DenseArrayBase)
@@ -542,10 +585,8 @@ class _PoolBase(IRDLOperation):
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` functional-type(operands, results)"
 
-    def _pool_props(self) -> dict[str, Attribute]:
-        return {}
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         layout = _layout(self.layout)
         in_t = _check_activation(self.input, "input")
         n = _check_rank(in_t, 4, "input")[0]
@@ -553,6 +594,11 @@ class _PoolBase(IRDLOperation):
         kh, kw = _ints(self.kernel, 2, "kernel", 1)
         sy, sx = _ints(self.strides, 2, "strides", 1)
         pt, pl, pb, pr = _ints(self.pads, 4, "pads", 0)
+        if max(pt, pb) >= kh or max(pl, pr) >= kw:
+            raise VerifyException(
+                f"pads {[pt, pl, pb, pr]} must be smaller than the {kh}x{kw} window "
+                "(a window must not lie entirely in the padding)"
+            )
         ho, wo = pool_out(h, kh, sy, pt + pb), pool_out(w, kw, sx, pl + pr)
         if ho < 1 or wo < 1:
             raise VerifyException(f"window {kh}x{kw} does not fit the padded {h}x{w} input")
@@ -577,6 +623,14 @@ class MaxPoolOp(_PoolBase):
     skipped). `pads` = (top, left, bottom, right)."""
 
     name = "qnn.maxpool"
+
+    def check(self) -> None:
+        super().check()
+        elem, in_elem = _tensor(self.result, "result").element_type, self.input.type.element_type  # type: ignore[union-attr]
+        if elem != in_elem:
+            raise VerifyException(
+                f"result element type {elem} must match the input element type {in_elem}"
+            )
 
     def __init__(
         self,
@@ -633,18 +687,19 @@ class AvgPoolOp(_PoolBase):
         )
         super().__init__(operands=[input], result_types=[result_type], properties=props)
 
-    def verify_(self) -> None:
-        super().verify_()
+    def check(self) -> None:
+        super().check()
         if not 0 <= self.shift.value.data < 32:
             raise VerifyException(f"shift {self.shift.value.data} is not in [0, 31]")
         if self.lo.value.data > self.hi.value.data:
             raise VerifyException(
                 f"clip bounds [{self.lo.value.data}, {self.hi.value.data}] are empty"
             )
+        _check_clip_fits(self.lo.value.data, self.hi.value.data, self.result)
 
 
 @irdl_op_definition
-class ConcatOp(IRDLOperation):
+class ConcatOp(QnnOp):
     """Concatenation along `axis`; all other dimensions and the element types must agree."""
 
     name = "qnn.concat"
@@ -661,7 +716,7 @@ class ConcatOp(IRDLOperation):
             operands=[inputs], result_types=[result_type], properties={"axis": int_prop(axis)}
         )
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         if not self.inputs:
             raise VerifyException("concat needs at least one input")
         types = [_tensor(v, "input") for v in self.inputs]
@@ -687,7 +742,7 @@ class ConcatOp(IRDLOperation):
 
 
 @irdl_op_definition
-class ReshapeOp(IRDLOperation):
+class ReshapeOp(QnnOp):
     """Reshape (ONNX `Flatten`/`Reshape`/`Unsqueeze`): same elements in the same row-major order."""
 
     name = "qnn.reshape"
@@ -700,7 +755,7 @@ class ReshapeOp(IRDLOperation):
     def __init__(self, input: SSAValue, result_type: Attribute):
         super().__init__(operands=[input], result_types=[result_type])
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         a, b = _tensor(self.input, "input"), _tensor(self.result, "result")
         if a.element_type != b.element_type:
             raise VerifyException("reshape must keep the element type")
@@ -711,7 +766,7 @@ class ReshapeOp(IRDLOperation):
 
 
 @irdl_op_definition
-class TransposeOp(IRDLOperation):
+class TransposeOp(QnnOp):
     """Transpose: `out.shape[i] = in.shape[perm[i]]`, `out[idx] = in[idx permuted back]`."""
 
     name = "qnn.transpose"
@@ -728,7 +783,7 @@ class TransposeOp(IRDLOperation):
             operands=[input], result_types=[result_type], properties={"perm": i64_array(perm)}
         )
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         a, b = _tensor(self.input, "input"), _tensor(self.result, "result")
         perm = list(self.perm.get_values())
         shape = a.get_shape()
@@ -740,7 +795,7 @@ class TransposeOp(IRDLOperation):
 
 
 @irdl_op_definition
-class SliceOp(IRDLOperation):
+class SliceOp(QnnOp):
     """Static slice: `out[i] = in[offsets + i]` with unit strides (ONNX `Gather` of one index,
     followed by a reshape that drops the axis)."""
 
@@ -758,7 +813,7 @@ class SliceOp(IRDLOperation):
             operands=[input], result_types=[result_type], properties={"offsets": i64_array(offsets)}
         )
 
-    def verify_(self) -> None:
+    def check(self) -> None:
         a, b = _tensor(self.input, "input"), _tensor(self.result, "result")
         shape, sizes = a.get_shape(), b.get_shape()
         offsets = list(self.offsets.get_values())
