@@ -1,0 +1,58 @@
+/*
+ * Host implementation of the PMSIS subset used by dory-xdsl generated code (see pmsis_api.h).
+ *
+ * Build the runtime and the application together with gcc -std=gnu11 -no-pie -pthread and
+ * optionally -DL1_SIZE=<bytes> (default 36700: the L1 budget DORY gives the tiler),
+ * -DL2_SIZE=<bytes> (default 512000), -DL3_SIZE=<bytes> (default 8 MiB), -DNUM_CORES=8.
+ *
+ * What the host emulates and checks:
+ * - pi_cl_team_fork runs the entry on NUM_CORES real threads; pi_cl_team_barrier is a real
+ *   barrier; pi_core_id is thread-local.
+ * - L1 and L2 are arenas of exactly L1_SIZE / L2_SIZE bytes mapped below 4 GB; allocations are
+ *   4-byte aligned, first fit; exhausting an arena or freeing with a wrong size aborts.
+ *   Unallocated arena bytes are poisoned for AddressSanitizer.
+ * - Cluster DMA copies at issue time and asserts the GAP-8 MCHAN limits (<= 65535 B per
+ *   command, 2-D line length and stride < 32768, size a multiple of the line length), that the
+ *   local side lies inside the L1 arena and the external side inside L2 (the L2 arena or the
+ *   program's static data, which is L2 on GAP-8). Bytes and commands are counted per direction.
+ * - L3 HyperRAM is a malloc'ed L3_SIZE array behind pi_ram_* (FC side) and pi_cl_ram_*
+ *   (cluster side), bounds-checked and counted.
+ * Every violated condition prints one line "<function>: <condition>" on stderr and aborts.
+ */
+#ifndef DORY_PMSIS_H
+#define DORY_PMSIS_H
+
+#include "pmsis_api.h"
+
+#define DORY_HOST_RUNTIME 1
+
+#ifndef NUM_CORES
+#define NUM_CORES 8
+#endif
+
+/* Counters of the emulated memory system, for the generated main to print. */
+struct dory_host_counters {
+    uint64_t dma_bytes[2];    /* indexed by pi_cl_dma_dir_e: [LOC2EXT], [EXT2LOC] */
+    uint64_t dma_commands[2]; /* one per pi_cl_dma_cmd / pi_cl_dma_cmd_2d call */
+    uint64_t ram_read_bytes;  /* L3 -> L2, FC and cluster side */
+    uint64_t ram_write_bytes; /* L2 -> L3 */
+    uint64_t ram_reads;
+    uint64_t ram_writes;
+    uint32_t l1_peak;         /* high-water mark of the L1 arena, bytes */
+    uint32_t l2_peak;
+};
+
+void dory_host_counters_get(struct dory_host_counters *out);
+void dory_host_counters_reset(void);
+/* Prints "dma: ext2loc <B> B / <N> cmds, loc2ext <B> B / <N> cmds, l3: read ..., write ..." */
+void dory_host_counters_print(FILE *stream);
+
+/* Arena queries used by the host PULP-NN kernels to check operand residency. */
+int dory_host_in_l1(const void *ptr, size_t size);
+int dory_host_in_l2(const void *ptr, size_t size);
+/* Size of the current team (inside pi_cl_team_fork), else 0. */
+int dory_host_team_size(void);
+/* Prints "<where>: <what>" on stderr and aborts (first failing thread only). */
+void dory_host_fail(const char *where, const char *what) __attribute__((noreturn));
+
+#endif /* DORY_PMSIS_H */
