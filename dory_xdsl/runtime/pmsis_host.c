@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef L1_SIZE
 #define L1_SIZE 36700
@@ -39,11 +40,12 @@ static int failed;
 
 void dory_host_fail(const char *where, const char *what)
 {
-    if (__atomic_exchange_n(&failed, 1, __ATOMIC_SEQ_CST) == 0) {
-        fflush(stdout);
-        fprintf(stderr, "%s: %s\n", where, what);
-        fflush(stderr);
-    }
+    if (__atomic_exchange_n(&failed, 1, __ATOMIC_SEQ_CST) != 0)
+        for (;;) /* another thread is reporting and will abort the process */
+            pause();
+    fflush(stdout);
+    fprintf(stderr, "%s: %s\n", where, what);
+    fflush(stderr);
     abort();
 }
 

@@ -43,6 +43,7 @@ struct region {
     const void *ptr;
     size_t size;
     int written; /* output or scratch: must not overlap any other region */
+    size_t align; /* required alignment of the pointer (1 when omitted) */
 };
 
 static void check_regions(const char *kernel, const struct region *r, int n)
@@ -53,6 +54,10 @@ static void check_regions(const char *kernel, const struct region *r, int n)
     for (int i = 0; i < n; i++) {
         if (!r[i].ptr || !r[i].size)
             continue;
+        if (r[i].align > 1 && (uintptr_t)r[i].ptr % r[i].align) {
+            snprintf(msg, sizeof msg, "%s is not %zu-byte aligned", r[i].name, r[i].align);
+            dory_host_fail(kernel, msg);
+        }
         if (!dory_host_in_l1(r[i].ptr, r[i].size)) {
             snprintf(msg, sizeof msg, "%s (%zu bytes) is not inside the L1 arena", r[i].name,
                      r[i].size);
@@ -193,8 +198,8 @@ static void conv_check(const char *kernel, const struct conv_args *a, size_t scr
         {"input", a->in, (size_t)a->in_x * a->in_y * a->ch_in, 0},
         {"weights", a->w, patch * a->ch_out, 0},
         {"bias", a->bias, a->ch_out, 0},
-        {"k", a->k, kl_bytes(bn_path, a->ch_out), 0},
-        {"lambda", a->lambda, kl_bytes(bn_path, a->ch_out), 0},
+        {"k", a->k, kl_bytes(bn_path, a->ch_out), 0, sizeof(kl_t)},
+        {"lambda", a->lambda, kl_bytes(bn_path, a->ch_out), 0, sizeof(kl_t)},
         {"im2col buffer", a->im2col, scratch, 1},
         {"output", a->out, (size_t)a->out_x * a->out_y * a->ch_out, 1},
     };
@@ -292,8 +297,8 @@ static void depthwise(const char *kernel, int less_4, const uint8_t *in, uint8_t
         {"input", in, in_bytes, 0},
         {"weights", wt, (size_t)ch * kx * ky, 0},
         {"bias", bias, ch, 0},
-        {"k", k, kl_bytes(bn_path, ch), 0},
-        {"lambda", lambda, kl_bytes(bn_path, ch), 0},
+        {"k", k, kl_bytes(bn_path, ch), 0, sizeof(kl_t)},
+        {"lambda", lambda, kl_bytes(bn_path, ch), 0, sizeof(kl_t)},
         {"bufferC", bufferC, per_core * NUM_CORES, 1},
         {"output", out, (size_t)out_x * out_y * ch, 1},
     };
@@ -369,8 +374,8 @@ void pulp_nn_linear(uint8_t *pInBuffer, int8_t *bias, uint8_t *pOutBuffer, int8_
         {"input", pInBuffer, dim_vec, 0},
         {"weights", pWeights, (size_t)dim_vec * num_o_neurons, 0},
         {"bias", bias, num_o_neurons, 0},
-        {"k", k, kl_bytes(bn_path, num_o_neurons), 0},
-        {"lambda", lambda, kl_bytes(bn_path, num_o_neurons), 0},
+        {"k", k, kl_bytes(bn_path, num_o_neurons), 0, sizeof(kl_t)},
+        {"lambda", lambda, kl_bytes(bn_path, num_o_neurons), 0, sizeof(kl_t)},
         {"output", pOutBuffer, num_o_neurons, 1},
     };
     check_regions(kernel, r, (int)(sizeof r / sizeof r[0]));
@@ -390,8 +395,8 @@ void pulp_nn_linear_out_32(uint8_t *pInBuffer, int8_t *bias, int32_t *pOutBuffer
     struct region r[] = {
         {"input", pInBuffer, dim_vec, 0},
         {"weights", pWeights, (size_t)dim_vec * num_o_neurons, 0},
-        {"bias (int32)", bias, (size_t)num_o_neurons * 4, 0},
-        {"output", pOutBuffer, (size_t)num_o_neurons * 4, 1},
+        {"bias (int32)", bias, (size_t)num_o_neurons * 4, 0, 4},
+        {"output", pOutBuffer, (size_t)num_o_neurons * 4, 1, 4},
     };
     check_regions(kernel, r, (int)(sizeof r / sizeof r[0]));
     unsigned first, last;

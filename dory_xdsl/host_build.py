@@ -1,0 +1,127 @@
+"""Compile C against the dory-xdsl host runtime (gcc) or the GAP-8 prototype headers (RISC-V).
+
+Host builds use `HOST_CFLAGS` (gnu11, -O2, -Wall -Werror, AddressSanitizer + UBSan) plus
+`-no-pie`: generated code passes L1/L2 addresses to the DMA API as `uint32_t`, so the runtime
+maps its arenas below 4 GB and the program's static data (L2 on GAP-8) must be there too.
+
+The RISC-V check compiles with `RISCV_CFLAGS` against an include directory whose `pmsis.h`
+is `runtime/pmsis_api.h` alone, so generated code may use nothing the GAP-8 SDK lacks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from dory_xdsl.errors import DoryError
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+RUNTIME_SOURCES = ("pmsis_host.c", "pulp_nn_host.c")
+
+HOST_CC = "gcc"
+HOST_CFLAGS = (
+    "-std=gnu11",
+    "-O2",
+    "-Wall",
+    "-Werror",
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-pthread",
+)
+HOST_LDFLAGS = ("-no-pie",)
+
+RISCV_CC = "riscv64-unknown-elf-gcc"
+RISCV_CFLAGS = ("-march=rv32imc", "-mabi=ilp32", "-std=gnu11", "-Wall", "-Werror")
+
+# Sanitizer settings for running host binaries: fail loudly, no interleaved reports.
+RUN_ENV = {
+    "ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1:halt_on_error=1",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+}
+
+
+def runtime_sources() -> list[Path]:
+    """The C files of the host runtime (PMSIS subset + PULP-NN kernels)."""
+    return [RUNTIME_DIR / name for name in RUNTIME_SOURCES]
+
+
+def memory_defines(l1_size: int | None = None, l2_size: int | None = None,
+                   l3_size: int | None = None, requant64: bool = False) -> dict[str, str | None]:
+    """`-D` definitions configuring the runtime: arena sizes and the requant-constant width."""
+    defines: dict[str, str | None] = {}
+    for name, value in (("L1_SIZE", l1_size), ("L2_SIZE", l2_size), ("L3_SIZE", l3_size)):
+        if value is not None:
+            defines[name] = str(int(value))
+    if requant64:
+        defines["PULP_NN_REQUANT_64"] = None
+    return defines
+
+
+def _define_flags(defines: Mapping[str, str | None]) -> list[str]:
+    return [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in sorted(defines.items())]
+
+
+def _run_compiler(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if "error" in ln]
+        first = lines[0] if lines else (proc.stderr.strip().splitlines() or ["no output"])[0]
+        raise DoryError(f"{what} failed: {first}")
+
+
+def compile_host(sources: Sequence[Path | str], output: Path | str, *,
+                 include_dirs: Sequence[Path | str] = (),
+                 defines: Mapping[str, str | None] | None = None,
+                 with_runtime: bool = True) -> Path:
+    """Compile and link `sources` (plus the runtime unless `with_runtime=False`) to `output`."""
+    if shutil.which(HOST_CC) is None:
+        raise DoryError(f"host build needs '{HOST_CC}', which is not on PATH")
+    srcs = [str(s) for s in sources] + ([str(s) for s in runtime_sources()] if with_runtime else [])
+    includes = [f"-I{d}" for d in include_dirs] + [f"-I{RUNTIME_DIR}"]
+    cmd = [HOST_CC, *HOST_CFLAGS, *includes, *_define_flags(defines or {}), *srcs,
+           *HOST_LDFLAGS, "-o", str(output)]
+    _run_compiler(cmd, "host compilation")
+    return Path(output)
+
+
+def run_env() -> dict[str, str]:
+    """Environment for running a sanitized host binary."""
+    return {**os.environ, **RUN_ENV}
+
+
+def riscv_compiler() -> str | None:
+    """Path of the 32-bit RISC-V cross compiler, or None when it is not installed."""
+    return shutil.which(RISCV_CC)
+
+
+def riscv_include_dir(dest: Path | str) -> Path:
+    """Make `dest` an include directory whose `pmsis.h` declares only the GAP-8 API subset."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("pmsis_api.h", "pulp_nn_kernels.h"):
+        shutil.copyfile(RUNTIME_DIR / name, dest / name)
+    (dest / "pmsis.h").write_text('/* GAP-8 API subset only (dory-xdsl RISC-V check). */\n'
+                                  '#include "pmsis_api.h"\n')
+    return dest
+
+
+def compile_riscv(sources: Sequence[Path | str], out_dir: Path | str, *,
+                  include_dirs: Sequence[Path | str] = (),
+                  defines: Mapping[str, str | None] | None = None) -> list[Path]:
+    """Compile (-c, no link) each source for rv32imc/ilp32 against the GAP-8 prototypes only."""
+    cc = riscv_compiler()
+    if cc is None:
+        raise DoryError(f"RISC-V check needs '{RISCV_CC}' (Debian package gcc-riscv64-unknown-elf)")
+    out_dir = Path(out_dir)
+    proto = riscv_include_dir(out_dir / "gap8_include")
+    includes = [f"-I{d}" for d in include_dirs] + [f"-I{proto}"]
+    objects = []
+    for src in sources:
+        obj = out_dir / (Path(src).stem + ".o")
+        _run_compiler([cc, *RISCV_CFLAGS, *includes, *_define_flags(defines or {}), "-c",
+                       str(src), "-o", str(obj)], f"RISC-V compilation of {Path(src).name}")
+        objects.append(obj)
+    return objects
