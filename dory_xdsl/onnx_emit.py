@@ -281,7 +281,10 @@ class Emitter:
         source = act.value
         if isinstance(source.owner, qnn.ReshapeOp):  # reshape of a reshape: one op, the other dies
             source = source.owner.input
-        value = self.emit(qnn.ReshapeOp(source, self.tensor_type(shape, elem)))
+        if ir_shape(shape) == tuple(source.type.get_shape()):  # type: ignore[union-attr]
+            value = source
+        else:
+            value = self.emit(qnn.ReshapeOp(source, self.tensor_type(shape, elem)))
         keep = len(shape) >= 2 and len(act.shape) >= 2 and shape[:2] == act.shape[:2]
         lo, hi = (act.lo, act.hi) if keep else (collapse(act.lo, min), collapse(act.hi, max))
         return Act(value, shape, lo, hi, act.is_int)

@@ -55,18 +55,27 @@ def import_onnx_file(path: str | Path) -> ModuleOp:
 
 
 def import_onnx_bytes(data: bytes, name: str) -> ModuleOp:
-    graph = index_graph(parse_model(data, name))
-    return Importer(graph).run()
+    return import_onnx_with_results(data, name)[0]
+
+
+def import_onnx_with_results(data: bytes, name: str) -> tuple[ModuleOp, list[str]]:
+    """The module and, for each result of `@main`, the ONNX tensor it computes (for checking
+    the import against onnxruntime on those tensors)."""
+    importer = Importer(index_graph(parse_model(data, name)))
+    module = importer.run()
+    return module, importer.results
 
 
 class Importer:
     def __init__(self, graph: Graph):
         self.g = graph
         self.env: dict[str, object] = {}
+        self.results: list[str] = []
 
     def run(self) -> ModuleOp:
         order = dataflow_order(self.g)
         nodes, results, tail = split_float_tail(self.g, order)
+        self.results = results
         arg_types, arg_ranges = [], []
         for value in self.g.inputs:
             shape = self.g.shapes[value.name]

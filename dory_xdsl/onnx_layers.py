@@ -7,6 +7,8 @@ arithmetic handlers live in `dory_xdsl.onnx_arith`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import onnx
 
@@ -200,9 +202,42 @@ def pad(imp, node, inputs):
     return [Padded(act, tuple(begins), tuple(ends))]
 
 
+def _axes(imp, node, inputs) -> list[int]:
+    attrs = attributes(node)
+    if "axes" in attrs:
+        return list(attrs["axes"])
+    if len(inputs) > 1 and inputs[1] is not None:
+        return imp.integer_const(node, inputs[1], "axes").reshape(-1).tolist()
+    return []
+
+
+def _target_shape(imp, node, inputs, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Output shape of Flatten / Unsqueeze / Squeeze by the ONNX rules (exporters sometimes
+    store stale shapes for them); Reshape takes the inferred shape."""
+    op = node.op_type
+    if op == "Flatten":
+        axis = attributes(node).get("axis", 1)
+        axis = axis + len(shape) if axis < 0 else axis
+        return (math.prod(shape[:axis]), math.prod(shape[axis:]))
+    if op == "Unsqueeze":
+        rank = len(shape) + len(_axes(imp, node, inputs))
+        axes = sorted(a + rank if a < 0 else a for a in _axes(imp, node, inputs))
+        out = list(shape)
+        for a in axes:
+            out.insert(a, 1)
+        return tuple(out)
+    if op == "Squeeze":
+        axes = {a + len(shape) if a < 0 else a for a in _axes(imp, node, inputs)}
+        return tuple(d for i, d in enumerate(shape) if not (d == 1 and (not axes or i in axes)))
+    return imp.shape_of(node)
+
+
 def reshape(imp, node, inputs):
     act = imp.emit.materialize(inputs[0])
-    return [imp.emit.reshape(act, imp.shape_of(node))]
+    shape = _target_shape(imp, node, inputs, act.shape)
+    if math.prod(shape) != math.prod(act.shape):
+        raise DoryError(f"{describe(node)}: cannot reshape {list(act.shape)} to {list(shape)}")
+    return [imp.emit.reshape(act, shape)]
 
 
 def gather(imp, node, inputs):

@@ -179,7 +179,18 @@ def as_expr(value, is_int: bool | None = None) -> Expr:
 
 
 def rounded(e: Expr, mode: str) -> Expr:
-    """`floor(e)` or `trunc(e)` as an expression (no-op when `e` is already integer)."""
+    """`floor(e)` or `trunc(e)` as an expression (no-op when `e` is already integer).
+
+    Terms whose coefficients are multiples of the denominator leave the floor:
+    `floor((d*c*x + rest) / d) = c*x + floor(rest / d)`. This keeps NEMO's residual adds
+    (`floor((m*a + 2^s*b) / 2^s)`) expressible as requantizing adds of 8-bit operands.
+    """
     if e.d == 1:
         return e
+    if mode == "floor" and len(e.terms) > 1:
+        whole = [(t, a // e.d) for t, a in e.terms if all(v % e.d == 0 for v in a.tolist())]
+        if whole and len(whole) < len(e.terms):
+            rest = tuple((t, a) for t, a in e.terms if any(v % e.d for v in a.tolist()))
+            inner = rounded(normalized(Expr(rest, e.b, e.d, e.shape, e.is_int)), mode)
+            return Expr(tuple(whole), ZERO, 1, e.shape, e.is_int).plus(inner)
     return as_expr(Round(e, mode), e.is_int)
