@@ -165,7 +165,36 @@ def dataflow_order(g: Graph) -> list[onnx.NodeProto]:
                 continue
             state[id(node)] = 2
             order.append(node)
-    return order
+    return file_order_first(g, order, known)
+
+
+def file_order_first(g: Graph, nodes: list[onnx.NodeProto], known: set[str]) -> list[onnx.NodeProto]:
+    """`nodes` (already topologically sorted) re-sorted so that, among the nodes ready to run,
+    the one earliest in the file comes first: the file's node order whenever it is valid, which
+    is the order DORY numbers its layers in (Kahn's algorithm with a position heap)."""
+    import heapq
+
+    position = {id(n): i for i, n in enumerate(g.graph.node)}
+    by_id = {id(n): n for n in nodes}
+    users: dict[int, list[int]] = {key: [] for key in by_id}
+    waiting: dict[int, int] = {}
+    for node in nodes:
+        producers = {id(g.producer[name]) for name in node.input
+                     if name and name not in known and name in g.producer}
+        waiting[id(node)] = len(producers)
+        for producer in producers:
+            users[producer].append(id(node))
+    ready = [(position[key], key) for key, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    result: list[onnx.NodeProto] = []
+    while ready:
+        _, key = heapq.heappop(ready)
+        result.append(by_id[key])
+        for user in users[key]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, (position[user], user))
+    return result
 
 
 def split_float_tail(g: Graph, order: list[onnx.NodeProto]) -> tuple[list[onnx.NodeProto], list[str], list[onnx.NodeProto]]:
