@@ -5,7 +5,9 @@ Host builds use `HOST_CFLAGS` (gnu11, -O2, -Wall -Werror, AddressSanitizer + UBS
 maps its arenas below 4 GB and the program's static data (L2 on GAP-8) must be there too.
 
 The RISC-V check compiles with `RISCV_CFLAGS` against an include directory whose `pmsis.h`
-is `runtime/pmsis_api.h` alone, so generated code may use nothing the GAP-8 SDK lacks.
+is `runtime/pmsis_api.h` alone, so generated code may use nothing the GAP-8 SDK lacks. The
+Debian cross compiler ships no C library: that directory also holds a `stdint.h` forwarding to
+gcc's own `stdint-gcc.h` (printf is declared by `pmsis_api.h`, as the SDK's pmsis.h does).
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ def riscv_include_dir(dest: Path | str) -> Path:
         shutil.copyfile(RUNTIME_DIR / name, dest / name)
     (dest / "pmsis.h").write_text('/* GAP-8 API subset only (dory-xdsl RISC-V check). */\n'
                                   '#include "pmsis_api.h"\n')
+    (dest / "stdint.h").write_text("/* The cross compiler has no libc: gcc's freestanding types. */\n"
+                                   "#include <stdint-gcc.h>\n")
     return dest
 
 

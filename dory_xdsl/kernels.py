@@ -15,18 +15,16 @@ Conventions (mirroring the C arguments):
 Quirks modelled: the int16 truncation of the `out_mult` (relu-only) path, `flag_batch_norm`
 alone being ignored, CHW depthwise input, unsigned avgpool requant arithmetic, and the max pool
 overwriting its input (`maxpool` returns the input buffer as the kernel leaves it).
+
+The accumulation, batch-norm requant and window primitives are those of `dory_xdsl.reference`
+(the qnn semantics); only the PULP-NN specific output stages are written here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-I32 = np.int32
-
-
-def _wrap32(v: np.ndarray) -> np.ndarray:
-    """Two's-complement wrap of an integer array to int32."""
-    return np.asarray(v, dtype=np.int64).astype(np.uint64).astype(np.uint32).astype(I32)
+from dory_xdsl import reference as ref
 
 
 def clip8(v: np.ndarray) -> np.ndarray:
@@ -34,58 +32,47 @@ def clip8(v: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(v, dtype=np.int64), 0, 255).astype(np.uint8)
 
 
-def requant_batch_norm(acc: np.ndarray, k: np.ndarray, lambda_: np.ndarray, shift: int) -> np.ndarray:
-    """`clip8((k*acc + lambda) >> shift)` in the width of `k` (32-bit wrap or int64), channels last."""
-    k = np.asarray(k)
-    if k.dtype == np.int64:
-        with np.errstate(over="ignore"):
-            v = k * acc.astype(np.int64) + np.asarray(lambda_, dtype=np.int64)
-        return clip8(v >> shift)
-    v = _wrap32(k.astype(np.int64) * acc.astype(np.int64) + np.asarray(lambda_, dtype=np.int64))
-    return clip8(v >> shift)
-
-
 def requant_out_mult(acc: np.ndarray, out_mult: int, shift: int) -> np.ndarray:
     """Relu-only path: `clip8((int16_t)(((int)(int16_t)out_mult * acc) >> shift))`."""
     mult = int(np.uint16(out_mult).astype(np.int16))
-    prod = _wrap32(np.int64(mult) * acc.astype(np.int64))
+    prod = ref.wrap32(np.int64(mult) * np.asarray(acc, dtype=np.int64))
     return clip8((prod >> shift).astype(np.int16))
 
 
 def requant(acc, k, lambda_, out_mult: int, out_shift: int, relu: bool, batch_norm: bool):
-    """The output stage shared by conv, pointwise, depthwise and linear (channels last)."""
+    """The output stage shared by conv, pointwise, depthwise and linear (channels last).
+
+    relu + batch_norm: `clip8((k*acc + lambda) >> shift)` in the width of `k` (int32 wraps,
+    int64 for the 64-bit variant); relu only: the int16-truncating `out_mult` path; otherwise
+    (batch_norm alone is ignored): `clip8(acc >> shift)`.
+    """
     if relu and batch_norm:
-        return requant_batch_norm(acc, k, lambda_, out_shift)
+        wide = np.asarray(k).dtype == np.int64
+        return ref.requantize(acc, k, lambda_, out_shift, 0, 255, wide).astype(np.uint8)
     if relu:
         return requant_out_mult(acc, out_mult, out_shift)
-    return clip8(acc >> out_shift)
+    return clip8(np.asarray(acc, dtype=np.int64) >> out_shift)
 
 
-def _windows(x_hwc: np.ndarray, kernel_hw, out_hw, pads, strides) -> np.ndarray:
-    """Zero-padded sliding windows: array (Ho, Wo, Kh, Kw, C) of the input tile."""
-    top, bottom, left, right = pads
-    xp = np.pad(x_hwc, ((top, bottom), (left, right), (0, 0)))
-    kh, kw = kernel_hw
+def _tile(full: np.ndarray, out_hw, what: str) -> np.ndarray:
+    """The top-left `out_hw` part of a floor-mode result (a tile may compute fewer rows)."""
     ho, wo = out_hw
-    sy, sx = strides
-    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(0, 1))
-    win = win[: (ho - 1) * sy + 1 : sy, : (wo - 1) * sx + 1 : sx]
-    if win.shape[:2] != (ho, wo):
-        raise ValueError(f"output {out_hw} does not fit the padded input {xp.shape[:2]}")
-    return np.moveaxis(win, 2, -1)  # (Ho, Wo, C, Kh, Kw) -> (Ho, Wo, Kh, Kw, C)
+    if full.shape[0] < ho or full.shape[1] < wo:
+        raise ValueError(f"{what}: output {out_hw} does not fit the padded input")
+    return full[:ho, :wo]
 
 
-def _bias32(bias, n: int) -> np.ndarray:
-    return np.zeros(n, np.int64) if bias is None else np.asarray(bias).astype(np.int64)
+def _qnn_pads(pads) -> tuple[int, int, int, int]:
+    """PULP-NN (top, bottom, left, right) -> qnn (top, left, bottom, right)."""
+    top, bottom, left, right = pads
+    return (top, left, bottom, right)
 
 
 def conv_ho_parallel(x, w, bias, k, lambda_, *, out_mult, out_shift, out_hw, pads, strides,
                      relu, batch_norm):
     """`pulp_nn_conv_Ho_parallel` (and `pulp_nn_pointwise_HoWo_parallel`): HWC -> HWC uint8."""
-    w = np.asarray(w)
-    win = _windows(np.asarray(x), w.shape[1:3], out_hw, pads, strides).astype(np.int64)
-    acc = np.tensordot(win, w.astype(np.int64), axes=([2, 3, 4], [1, 2, 3]))
-    acc = _wrap32(acc + _bias32(bias, w.shape[0]))
+    acc = ref.conv2d_acc(np.asarray(x)[None], w, bias, strides=strides, pads=_qnn_pads(pads))[0]
+    acc = _tile(acc, out_hw, "conv")
     return requant(acc, k, lambda_, out_mult, out_shift, relu, batch_norm)
 
 
@@ -104,23 +91,21 @@ def depthwise_generic(x_chw, w, bias, k, lambda_, *, out_mult, out_shift, out_hw
     """`pulp_nn_depthwise_generic` (and `_less_4_weights`): CHW input -> HWC uint8 output."""
     x_hwc = np.moveaxis(np.asarray(x_chw), 0, -1)
     w = np.asarray(w)
-    win = _windows(x_hwc, w.shape[1:3], out_hw, pads, strides).astype(np.int64)
-    acc = np.einsum("hwyxc,cyx->hwc", win, w.astype(np.int64))
-    acc = _wrap32(acc + _bias32(bias, w.shape[0]))
+    acc = ref.conv2d_acc(x_hwc[None], w[..., None], bias, strides=strides,
+                         pads=_qnn_pads(pads), group=w.shape[0])[0]
+    acc = _tile(acc, out_hw, "depthwise")
     return requant(acc, k, lambda_, out_mult, out_shift, relu, batch_norm)
 
 
 def linear(x, w, bias, k, lambda_, *, out_mult, out_shift, relu, batch_norm):
     """`pulp_nn_linear`: uint8 vector (dim_vec,) x int8 (N, dim_vec) -> uint8 (N,)."""
-    acc = np.asarray(w).astype(np.int64) @ np.asarray(x).astype(np.int64)
-    acc = _wrap32(acc + _bias32(bias, acc.shape[0]))
+    acc = ref.linear_acc(np.asarray(x)[None], w, bias)[0]
     return requant(acc, k, lambda_, out_mult, out_shift, relu, batch_norm)
 
 
 def linear_out_32(x, w, bias32):
     """`pulp_nn_linear_out_32`: `int32_bias[o] + sum(x*w)` in wrapping int32, no requant."""
-    acc = np.asarray(w).astype(np.int64) @ np.asarray(x).astype(np.int64)
-    return _wrap32(acc + _bias32(bias32, acc.shape[0]))
+    return ref.linear_acc(np.asarray(x)[None], w, bias32)[0]
 
 
 def add(x1, x2, *, out_mult1, out_mult2, out_shift):
@@ -128,27 +113,23 @@ def add(x1, x2, *, out_mult1, out_mult2, out_shift):
     m1 = int(np.uint16(out_mult1).astype(np.int16))
     m2 = int(np.uint16(out_mult2).astype(np.int16))
     s = np.asarray(x1).astype(np.int64) * m1 + np.asarray(x2).astype(np.int64) * m2
-    s = s.astype(np.uint64) & 0xFFFFFFFF  # the sum as uint32
-    return clip8((s >> np.uint64(out_shift)) & 0xFFFF)
+    return clip8(((s & 0xFFFFFFFF) >> out_shift) & 0xFFFF)
 
 
 def maxpool(x, *, kernel_hw, out_hw, pads, strides):
     """`pulp_nn_maxpool`: returns `(output, input_after)`.
 
     The host kernel first pools every input row horizontally *in place* (the first Wo pixels
-    of each row become the row max over the x window), then pools vertically into the output.
-    Padding never wins (uint8 max with 0 is the same).
+    of each row become the max over the x window), then pools those vertically into the output.
     """
     x = np.asarray(x)
-    kh, kw = kernel_hw
-    ho, wo = out_hw
-    top, bottom, left, right = pads
-    sy, sx = strides
-    rows = _windows(x, (1, kw), (x.shape[0], wo), (0, 0, left, right), (1, sx)).max(axis=(2, 3))
+    (kh, kw), (ho, wo), (top, bottom, left, right), (sy, sx) = kernel_hw, out_hw, pads, strides
+    rows = ref.maxpool(x[None], (1, kw), (1, sx), (0, left, 0, right))[0]
+    rows = _tile(rows, (x.shape[0], wo), "maxpool")
     after = x.copy()
     after[:, :wo] = rows
-    out = _windows(rows, (kh, 1), (ho, wo), (top, bottom, 0, 0), (sy, 1)).max(axis=(2, 3))
-    return out.astype(np.uint8), after
+    out = ref.maxpool(rows[None], (kh, 1), (sy, 1), (top, 0, bottom, 0))[0]
+    return _tile(out, (ho, wo), "maxpool"), after
 
 
 def avgpool(x, *, kernel_hw, out_hw, pads, strides, lambda_=1, out_shift=0, out_add=0,
@@ -159,9 +140,14 @@ def avgpool(x, *, kernel_hw, out_hw, pads, strides, lambda_=1, out_shift=0, out_
     `y = clip8((int32)t >> out_shift)`; without: `clip8(sum / (kh*kw))`.
     """
     kh, kw = kernel_hw
-    s = _windows(np.asarray(x), kernel_hw, out_hw, pads, strides).astype(np.int64).sum(axis=(2, 3))
     count = kh * kw
+    x = np.asarray(x)[None]
     if not requant:
-        return clip8(s // count)
+        mean = ref.avgpool(x, kernel_hw, strides, _qnn_pads(pads))[0]
+        return _tile(mean, out_hw, "avgpool").astype(np.uint8)
+    # The window sum: qnn avgpool with mul = count is floor(sum*count / count) = sum.
+    big = 1 << 62
+    s = ref.avgpool(x, kernel_hw, strides, _qnn_pads(pads), mul=count, lo=-big, hi=big)[0]
+    s = _tile(s, out_hw, "avgpool")
     t = ((s * int(lambda_)) & 0xFFFFFFFF) // count + (int(out_add) & 0xFFFFFFFF)
-    return clip8(_wrap32(t & 0xFFFFFFFF) >> out_shift)
+    return clip8(ref.wrap32(t) >> out_shift)

@@ -22,6 +22,8 @@
 #ifndef DORY_PMSIS_H
 #define DORY_PMSIS_H
 
+#include <stdio.h>
+
 #include "pmsis_api.h"
 
 #define DORY_HOST_RUNTIME 1

@@ -16,7 +16,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
+
+/* printf is available to generated code through pmsis.h, as in the SDK. */
+int printf(const char *format, ...);
 
 /* ------------------------------------------------------------------ devices and cluster */
 struct pi_device {
