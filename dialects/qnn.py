@@ -303,6 +303,14 @@ class ConstantOp(QnnOp):
         _int_elem(_tensor(self.result, "value"), "value")
 
 
+def constant_array(value: SSAValue):
+    """The data (a numpy array) of a `qnn.constant` result, or None when `value` is not one."""
+    from dory_xdsl.tensors import to_numpy
+
+    owner = value.owner
+    return to_numpy(owner.value) if isinstance(owner, ConstantOp) else None
+
+
 @irdl_op_definition
 class Conv2dOp(QnnOp):
     """Grouped 2-D convolution with optional bias and optional fused requantization.
@@ -311,9 +319,11 @@ class Conv2dOp(QnnOp):
     x*sx + kx*dx - pad_l] * w[co, ci, ky, kx]` with `g = co // (Cout/group)`, out-of-range
     input = 0, in wrapping 32-bit arithmetic (`in` is read as unsigned for `ui8`, signed for
     `i8`). Without requantization the result is `acc` (i32). With it (`k`, `lambda`, `requant`):
-    `out = clip((k[co]*acc + lambda[co]) >> shift, lo, hi)`, computed in the width of `k`
-    (32-bit wrap for i32, 64-bit for i64); `k`/`lambda` of shape [1] broadcast.
+    `out = clip((k[co]*acc + lambda[co]) >> shift, lo, hi)` exactly as `qnn.requant` (W-bit
+    wrapping arithmetic, W = width of `k`); `k`/`lambda` of shape [1] broadcast.
     `pads` = (top, left, bottom, right); `group` = 1 or Cin (depthwise) or any divisor.
+    Indices above are for layout "nchw" (weights OIHW); "nhwc" holds the same tensors
+    transposed (input/result NHWC, weights OHWI = Cout x Kh x Kw x Cin/group).
     """
 
     name = "qnn.conv2d"
@@ -470,8 +480,10 @@ class LinearOp(QnnOp):
 class RequantOp(QnnOp):
     """Requantization: `out = clip((k[c]*x + lambda[c]) >> shift, lo, hi)`.
 
-    `c` indexes dimension `axis`; `k`, `lambda` have shape [C] or [1] (broadcast); arithmetic is
-    in the width of `k` (i32: 32-bit wrap, i64: 64-bit). Input is any integer tensor.
+    `c` indexes dimension `axis`; `k`, `lambda` have shape [C] or [1] (broadcast). With W the
+    width of `k` (32 for i32, 64 for i64), `k*x + lambda` is computed modulo 2^W as a W-bit
+    two's-complement value (`x` is taken modulo 2^W first; i32 accumulators are unchanged by
+    that), then shifted arithmetically and clipped. `x` is any integer tensor.
     """
 
     name = "qnn.requant"
@@ -769,7 +781,8 @@ class ReshapeOp(QnnOp):
 
 @irdl_op_definition
 class TransposeOp(QnnOp):
-    """Transpose: `out.shape[i] = in.shape[perm[i]]`, `out[idx] = in[idx permuted back]`."""
+    """Transpose (numpy `transpose(perm)`): `out.shape[d] = in.shape[perm[d]]` and
+    `out[i_0, ..., i_{r-1}] = in[j]` with `j[perm[d]] = i_d`."""
 
     name = "qnn.transpose"
     input = operand_def(TensorType)

@@ -204,3 +204,10 @@ def test_large_constant_round_trips_through_text_bit_exactly():
     parsed = Parser(ctx(), str(module)).parse_module()
     const = next(op for op in parsed.walk() if isinstance(op, qnn.ConstantOp))
     assert np.array_equal(to_numpy(const.value), data)
+
+
+def test_constant_array_reads_constants_only():
+    data = np.array([[1, -2], [3, 4]], dtype=np.int32)
+    const = qnn.ConstantOp(dense_attr(data))
+    assert np.array_equal(qnn.constant_array(const.result), data)
+    assert qnn.constant_array(value((2, 2), i32)) is None

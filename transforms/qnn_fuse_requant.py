@@ -40,15 +40,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.utils.exceptions import VerifyException
 
 from dory_xdsl.dialects import qnn
-from dory_xdsl.tensors import dense_attr, to_numpy
-
-
-def constant_data(value: SSAValue) -> np.ndarray | None:
-    """The data of a `qnn.constant` result, or None when `value` is not one."""
-    owner = value.owner
-    if isinstance(owner, qnn.ConstantOp):
-        return to_numpy(owner.value)
-    return None
+from dory_xdsl.tensors import dense_attr
 
 
 def _channel_axis(op: qnn.Conv2dOp | qnn.LinearOp) -> int:
@@ -61,7 +53,7 @@ def _per_channel(value: SSAValue, channels: int) -> tuple[SSAValue, list[Operati
     """`value` as a [channels] tensor: a [1] constant is expanded to a new constant (returned
     as the op to insert)."""
     assert isinstance(value.type, TensorType)
-    data = constant_data(value)
+    data = qnn.constant_array(value)
     if value.type.get_shape() == (channels,) or data is None:
         return value, []
     expanded = qnn.ConstantOp(dense_attr(np.full(channels, data.reshape(-1)[0], dtype=data.dtype)))
@@ -130,7 +122,7 @@ def _with_clip(op: Operation, lo: int, hi: int, result_type: Attribute) -> Opera
 
 def is_clip_only(op: qnn.RequantOp) -> bool:
     """True when `op` is `clip(x, lo, hi)`: constant k == 1, lambda == 0 and shift 0."""
-    k, lam = constant_data(op.k), constant_data(op.lambda_)
+    k, lam = qnn.constant_array(op.k), qnn.constant_array(op.lambda_)
     return (
         op.requant.shift.data == 0
         and k is not None and lam is not None

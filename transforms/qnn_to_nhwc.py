@@ -33,7 +33,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from dory_xdsl.dialects import qnn
-from dory_xdsl.tensors import dense_attr, to_numpy
+from dory_xdsl.tensors import dense_attr
 
 TO_NHWC = (0, 2, 3, 1)  # nhwc dim i is nchw dim TO_NHWC[i]
 TO_NCHW = (0, 3, 1, 2)
@@ -201,7 +201,7 @@ class _FunctionRewriter:
                     op.operands[i] = self.as_original(operand)
 
     def conv(self, op: qnn.Conv2dOp) -> None:
-        data = _constant_data(op.weight)
+        data = qnn.constant_array(op.weight)
         if data is not None:
             new_weight = self.permuted_constant(op.weight, data.transpose(OIHW_TO_OHWI))
         else:
@@ -233,18 +233,13 @@ class _FunctionRewriter:
     def linear(self, op: qnn.LinearOp) -> None:
         state = self.state[op.input]
         assert isinstance(state, _HwcFlat)
-        data = _constant_data(op.weight)
+        data = qnn.constant_array(op.weight)
         if data is None:
             op.operands[0] = self.as_original(op.input)
             return
         weight = self.permuted_constant(op.weight, data[:, hwc_flatten_columns(*state.chw)])
         op.operands[0] = state.value
         op.operands[1] = weight
-
-
-def _constant_data(value: SSAValue) -> np.ndarray | None:
-    owner = value.owner
-    return to_numpy(owner.value) if isinstance(owner, qnn.ConstantOp) else None
 
 
 @dataclass(frozen=True)
