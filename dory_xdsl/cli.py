@@ -1,0 +1,130 @@
+"""The `dory` command: subcommands over the whole compiler.
+
+`dory run MODEL.onnx [--golden DIR] [--input X.npy] [--output Y.npy] [--engine NAME]` imports
+an ONNX model, runs it with an engine (`dory_xdsl.engines`) and either checks every DORY golden
+tensor of DIR (one line each, then `golden: M/N tensors bit-exact`; exit 1 unless all match)
+or runs on an `.npy` input (NCHW, as the ONNX graph takes it; `.npz` with one array per graph
+input, in order, for several inputs) and saves the final output (`.npy`; with several outputs
+an `.npz` with keys `output0`, `output1`, ...).
+
+User errors print `dory: error: <one line>` and exit 1 (`DORY_TRACEBACK=1` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from dory_xdsl.diagnostics import run_reporting_errors
+from dory_xdsl.engines import ENGINES, get_engine
+from dory_xdsl.errors import DoryError
+
+
+def add_run_parser(subparsers) -> None:
+    run = subparsers.add_parser(
+        "run", help="run a model and check it against DORY golden data or save its output",
+        description="Import MODEL.onnx, run it, and compare against DORY golden files or save the output.",
+    )
+    run.add_argument("model", help="ONNX model (NEMO / Quantlab integer graph)")
+    run.add_argument("--golden", metavar="DIR", help="folder with input.txt and out_layer<N>.txt")
+    run.add_argument("--input", metavar="X.npy", help="input tensor (NCHW); .npz for several inputs")
+    run.add_argument("--output", metavar="Y.npy", help="where to save the final output (.npz for several)")
+    run.add_argument("--engine", default="reference", choices=sorted(ENGINES),
+                     help="how to execute the model (default: reference)")
+    run.set_defaults(command=command_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dory", description="dory-xdsl: deploy quantized networks on GAP-8.")
+    subparsers = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
+    add_run_parser(subparsers)
+    return parser
+
+
+def load_inputs(path: str, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Arrays from an `.npy` (one graph input) or `.npz` (one array per input, in order)."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DoryError(f"{path}: cannot read the input ({str(error).splitlines()[0]})") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            arrays = [loaded[key] for key in loaded.files]
+    else:
+        arrays = [loaded]
+    if len(arrays) != len(shapes):
+        raise DoryError(f"{path}: {len(arrays)} array(s), the model takes {len(shapes)} input(s)")
+    return arrays
+
+
+def save_outputs(path: str, outputs: list[np.ndarray]) -> None:
+    if len(outputs) == 1:
+        if not path.endswith(".npy"):
+            raise DoryError(f"{path}: the model has one output: save it to a .npy file")
+        np.save(path, outputs[0])
+        return
+    if not path.endswith(".npz"):
+        raise DoryError(f"{path}: the model has {len(outputs)} outputs: save them to a .npz file")
+    np.savez(path, **{f"output{i}": array for i, array in enumerate(outputs)})
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape)) or "scalar"
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from dory_xdsl import golden as gold
+    from dory_xdsl.interpreter import main_function
+    from dory_xdsl.onnx_import import DROPPED_ATTR, import_onnx_file
+
+    if args.golden and args.input:
+        raise DoryError("--golden takes the input from input.txt: do not combine it with --input")
+    if not args.golden and not args.input:
+        raise DoryError("dory run needs --golden DIR or --input X.npy")
+    engine = get_engine(args.engine)
+    if not Path(args.model).is_file():
+        raise DoryError(f"{args.model}: no such model file")
+    module = import_onnx_file(args.model)
+    main = main_function(module)
+    shapes = [tuple(arg.type.get_shape()) for arg in main.body.block.args]  # type: ignore[union-attr]
+    golden_set = None
+    if args.golden:
+        golden_set = gold.read_golden_dir(args.golden)
+        if golden_set.input is None:
+            raise DoryError(f"{args.golden}: no input.txt")
+        if len(shapes) != 1:
+            raise DoryError(f"the model takes {len(shapes)} inputs; input.txt holds one")
+        array, order = gold.golden_input_array(golden_set.input, shapes[0])
+        print(f"input.txt ({golden_set.input.name}) {shape_text(shapes[0])} read in {order} order")
+        inputs = [array]
+    else:
+        inputs = load_inputs(args.input, shapes)
+    result = engine(module, inputs)
+    dropped = main.attributes.get(DROPPED_ATTR)
+    if dropped is not None:
+        names = ", ".join(item.data for item in dropped.data)  # type: ignore[union-attr]
+        print(f"note: outputs stop at the last integer tensors; float tail not run: {names}")
+    for index, output in enumerate(result.outputs):
+        print(f"output{index}: {shape_text(output.shape)} {output.dtype}")
+    if args.output:
+        save_outputs(args.output, result.outputs)
+    if golden_set is None:
+        return 0
+    comparisons = gold.check_golden(result.layers, golden_set)
+    for comparison in comparisons:
+        print(comparison.line())
+    print(gold.summary_line(comparisons))
+    return 0 if all(c.ok for c in comparisons) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_reporting_errors("dory", lambda: args.command(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
