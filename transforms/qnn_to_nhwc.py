@@ -65,6 +65,13 @@ class _HwcFlat:
     chw: tuple[int, int, int]
 
 
+def nhwc_type(op: Operation) -> TensorType:
+    """The type of `op`'s 4-D NCHW result, in NHWC."""
+    t = op.results[0].type
+    assert isinstance(t, TensorType)
+    return permuted_type(t, TO_NHWC)
+
+
 def _rank4(value: SSAValue) -> bool:
     return isinstance(value.type, TensorType) and len(value.type.get_shape()) == 4
 
@@ -159,38 +166,23 @@ class _FunctionRewriter:
             self.conv(op)
         elif isinstance(op, qnn.MaxPoolOp | qnn.AvgPoolOp) and op.layout.data == "nchw":
             props = dict(op.properties, layout=StringAttr("nhwc"))
-            new = type(op).create(
-                operands=[self.as_nhwc(op.input)],
-                result_types=[permuted_type(op.result.type, TO_NHWC)],  # type: ignore[arg-type]
-                properties=props,
-            )
-            self.replace(op, new)
-        elif isinstance(op, qnn.RequantOp) and isinstance(self.state.get(op.input), _Nhwc):
+            self.replace(op, type(op).create(
+                operands=[self.as_nhwc(op.input)], result_types=[nhwc_type(op)], properties=props,
+            ))
+        elif isinstance(op, qnn.RequantOp) and self.is_nhwc(op.input):
             props = dict(op.properties, axis=qnn.int_prop(TO_NHWC.index(op.axis.value.data)))
-            new = qnn.RequantOp.create(
-                operands=[self.as_nhwc(op.input), op.k, op.lambda_],
-                result_types=[permuted_type(op.result.type, TO_NHWC)],  # type: ignore[arg-type]
+            self.replace(op, qnn.RequantOp.create(
+                operands=[self.as_nhwc(op.input), op.k, op.lambda_], result_types=[nhwc_type(op)],
                 properties=props,
-            )
-            self.replace(op, new)
-        elif isinstance(op, qnn.AddOp) and _rank4(op.lhs) and any(
-            isinstance(self.state.get(v), _Nhwc) for v in op.operands
-        ):
-            new = qnn.AddOp.create(
-                operands=[self.as_nhwc(op.lhs), self.as_nhwc(op.rhs)],
-                result_types=[permuted_type(op.result.type, TO_NHWC)],  # type: ignore[arg-type]
+            ))
+        elif isinstance(op, qnn.AddOp) and _rank4(op.lhs) and any(map(self.is_nhwc, op.operands)):
+            self.replace(op, qnn.AddOp.create(
+                operands=[self.as_nhwc(op.lhs), self.as_nhwc(op.rhs)], result_types=[nhwc_type(op)],
                 properties=dict(op.properties),
-            )
-            self.replace(op, new)
-        elif isinstance(op, qnn.ConcatOp) and _rank4(op.result) and any(
-            isinstance(self.state.get(v), _Nhwc) for v in op.inputs
-        ):
-            new = qnn.ConcatOp(
-                [self.as_nhwc(v) for v in op.inputs],
-                TO_NHWC.index(op.axis.value.data),
-                permuted_type(op.result.type, TO_NHWC),  # type: ignore[arg-type]
-            )
-            self.replace(op, new)
+            ))
+        elif isinstance(op, qnn.ConcatOp) and _rank4(op.result) and any(map(self.is_nhwc, op.inputs)):
+            axis = TO_NHWC.index(op.axis.value.data)
+            self.replace(op, qnn.ConcatOp([self.as_nhwc(v) for v in op.inputs], axis, nhwc_type(op)))
         elif isinstance(op, qnn.ReshapeOp) and self.is_flatten_of_nhwc(op):
             self.flatten(op)
         elif isinstance(op, qnn.LinearOp) and isinstance(self.state.get(op.input), _HwcFlat):
@@ -200,6 +192,9 @@ class _FunctionRewriter:
                 if operand in self.state:
                     op.operands[i] = self.as_original(operand)
 
+    def is_nhwc(self, old: SSAValue) -> bool:
+        return isinstance(self.state.get(old), _Nhwc)
+
     def conv(self, op: qnn.Conv2dOp) -> None:
         data = qnn.constant_array(op.weight)
         if data is not None:
@@ -207,7 +202,7 @@ class _FunctionRewriter:
         else:
             new_weight = self.transpose(op.weight, OIHW_TO_OHWI)
         new = qnn.Conv2dOp(
-            self.as_nhwc(op.input), new_weight, permuted_type(op.result.type, TO_NHWC),  # type: ignore[arg-type]
+            self.as_nhwc(op.input), new_weight, nhwc_type(op),
             strides=op.strides.get_values(), pads=op.pads.get_values(),
             dilations=op.dilations.get_values(), group=op.group.value.data, layout="nhwc",
             bias=op.bias, k=op.k, lambda_=op.lambda_, requant=op.requant,
@@ -215,10 +210,11 @@ class _FunctionRewriter:
         self.replace(op, new)
 
     def is_flatten_of_nhwc(self, op: qnn.ReshapeOp) -> bool:
-        if not isinstance(self.state.get(op.input), _Nhwc):
+        """A reshape of an NHWC-held activation to [N, C*H*W] (ONNX Flatten with axis 1)."""
+        if not self.is_nhwc(op.input):
             return False
         n = op.input.type.get_shape()[0]  # type: ignore[union-attr]
-        return op.result.type.get_shape()[0] == n and len(op.result.type.get_shape()) == 2  # type: ignore[union-attr]
+        return op.result.type.get_shape() == (n, op.result.type.element_count() // n)  # type: ignore[union-attr]
 
     def flatten(self, op: qnn.ReshapeOp) -> None:
         state = self.state[op.input]
