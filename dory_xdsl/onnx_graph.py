@@ -119,7 +119,7 @@ def index_graph(model: onnx.ModelProto) -> Graph:
             dims = [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
             raise DoryError(f"graph input '{value.name}' has a dynamic or unknown shape {dims}")
     try:
-        inferred = shape_inference.infer_shapes(model)
+        inferred = shape_inference.infer_shapes(_sorted_copy(g))
     except Exception as error:
         raise DoryError(f"shape inference failed: {str(error).splitlines()[0] if str(error) else error}") from None
     for value in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
@@ -129,26 +129,40 @@ def index_graph(model: onnx.ModelProto) -> Graph:
     return g
 
 
-def dataflow_order(g: Graph) -> list[onnx.NodeProto]:
-    """Nodes the graph outputs depend on, inputs before users (depth-first from the outputs).
+def _sorted_copy(g: Graph) -> onnx.ModelProto:
+    """The model with its nodes in dataflow order (shape inference reads them in file order)."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(g.model)
+    del copy.graph.node[:]
+    copy.graph.node.extend(_depth_first(g, list(g.graph.node)))
+    return copy
 
-    Raises on cycles and on inputs nobody defines.
-    """
+
+def dataflow_order(g: Graph) -> list[onnx.NodeProto]:
+    """Nodes the graph outputs depend on, inputs before users (depth-first from the outputs)."""
     known = set(g.initializers) | {v.name for v in g.inputs}
-    state: dict[int, int] = {}  # id(node) -> 1 visiting, 2 done
-    order: list[onnx.NodeProto] = []
+    roots = []
     for out in g.graph.output:
         if out.name in known:
             continue
         if out.name not in g.producer:
             raise DoryError(f"graph output '{out.name}' is not produced by any node")
-        stack: list[tuple[onnx.NodeProto, int]] = [(g.producer[out.name], 0)]
+        roots.append(g.producer[out.name])
+    return _depth_first(g, roots)
+
+
+def _depth_first(g: Graph, roots: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
+    """Post-order of the nodes `roots` depend on. Raises on cycles and undefined inputs."""
+    known = set(g.initializers) | {v.name for v in g.inputs}
+    state: dict[int, int] = {}  # id(node) -> 1 visiting, 2 done
+    order: list[onnx.NodeProto] = []
+    for root in roots:
+        if state.get(id(root)) == 2:
+            continue
+        stack: list[tuple[onnx.NodeProto, int]] = [(root, 0)]
+        state[id(root)] = 1
         while stack:
             node, next_input = stack.pop()
-            if next_input == 0:
-                if state.get(id(node)) == 2:
-                    continue
-                state[id(node)] = 1
             inputs = [name for name in node.input if name]
             if next_input < len(inputs):
                 stack.append((node, next_input + 1))
@@ -157,44 +171,17 @@ def dataflow_order(g: Graph) -> list[onnx.NodeProto]:
                     continue
                 producer = g.producer.get(name)
                 if producer is None:
-                    raise DoryError(f"{describe(node)}: input '{name}' is not defined (no initializer, graph input or producer)")
+                    raise DoryError(
+                        f"{describe(node)}: input '{name}' is not defined (no initializer, graph input or producer)")
                 if state.get(id(producer)) == 1:
                     raise DoryError(f"{describe(producer)}: the graph has a cycle through this node")
                 if state.get(id(producer)) != 2:
+                    state[id(producer)] = 1
                     stack.append((producer, 0))
                 continue
             state[id(node)] = 2
             order.append(node)
-    return file_order_first(g, order, known)
-
-
-def file_order_first(g: Graph, nodes: list[onnx.NodeProto], known: set[str]) -> list[onnx.NodeProto]:
-    """`nodes` (already topologically sorted) re-sorted so that, among the nodes ready to run,
-    the one earliest in the file comes first: the file's node order whenever it is valid, which
-    is the order DORY numbers its layers in (Kahn's algorithm with a position heap)."""
-    import heapq
-
-    position = {id(n): i for i, n in enumerate(g.graph.node)}
-    by_id = {id(n): n for n in nodes}
-    users: dict[int, list[int]] = {key: [] for key in by_id}
-    waiting: dict[int, int] = {}
-    for node in nodes:
-        producers = {id(g.producer[name]) for name in node.input
-                     if name and name not in known and name in g.producer}
-        waiting[id(node)] = len(producers)
-        for producer in producers:
-            users[producer].append(id(node))
-    ready = [(position[key], key) for key, count in waiting.items() if count == 0]
-    heapq.heapify(ready)
-    result: list[onnx.NodeProto] = []
-    while ready:
-        _, key = heapq.heappop(ready)
-        result.append(by_id[key])
-        for user in users[key]:
-            waiting[user] -= 1
-            if waiting[user] == 0:
-                heapq.heappush(ready, (position[user], user))
-    return result
+    return order
 
 
 def split_float_tail(g: Graph, order: list[onnx.NodeProto]) -> tuple[list[onnx.NodeProto], list[str], list[onnx.NodeProto]]:

@@ -1,0 +1,219 @@
+"""Build small NEMO / Quantlab style integer ONNX graphs for the importer's tests.
+
+    python make_graph.py NAME OUT.onnx [--shuffle] [--rename]
+
+`--shuffle` permutes the node list (a valid graph only needs dataflow, not node order) and
+`--rename` renames every tensor and node; the importer must print the same IR for all of them.
+`python make_graph.py --list` prints the graph names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+FLOAT = TensorProto.FLOAT
+INT64 = TensorProto.INT64
+
+
+class GraphBuilder:
+    """Collects nodes and initializers; tensor names are generated ("t0", "t1", ...)."""
+
+    def __init__(self, opset: int = 9, seed: int = 0):
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self.opset = opset
+        self.rng = np.random.default_rng(seed)
+        self.count = 0
+
+    def name(self) -> str:
+        self.count += 1
+        return f"t{self.count}"
+
+    def const(self, array, dtype=np.float32) -> str:
+        name = self.name()
+        self.inits.append(numpy_helper.from_array(np.asarray(array, dtype=dtype), name))
+        return name
+
+    def constant_node(self, array, dtype=np.int64) -> str:
+        out = self.name()
+        tensor = numpy_helper.from_array(np.asarray(array, dtype=dtype))
+        self.nodes.append(helper.make_node("Constant", [], [out], value=tensor, name=f"Constant_{len(self.nodes)}"))
+        return out
+
+    def op(self, op_type: str, inputs: list[str], **attrs) -> str:
+        out = self.name()
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=f"{op_type}_{len(self.nodes)}", **attrs))
+        return out
+
+    def weights(self, shape, lo=-20, hi=20) -> str:
+        return self.const(self.rng.integers(lo, hi + 1, size=shape))
+
+    def conv(self, x: str, cin: int, cout: int, k=(3, 3), pads=(1, 1, 1, 1), strides=(1, 1), group=1, bias=False) -> str:
+        inputs = [x, self.weights((cout, cin // group) + tuple(k))]
+        if bias:
+            inputs.append(self.const(self.rng.integers(-100, 100, size=cout)))
+        return self.op("Conv", inputs, kernel_shape=list(k), pads=list(pads), strides=list(strides),
+                       dilations=[1] * len(k), group=group)
+
+    def nemo_requant(self, x: str, channels: int, rank: int = 4, m: int = 3, div: int = 2**12) -> str:
+        """NEMO: Mul(k) Add(lambda) Cast(int64) Mul(m) Div(d) Cast(float) Clip(0, 255)."""
+        shape = (1, channels) + (1,) * (rank - 2)
+        k = self.const(self.rng.integers(1, 50, size=shape))
+        lam = self.const(self.rng.integers(-2000, 2000, size=shape))
+        y = self.op("Add", [self.op("Mul", [k, x]), lam])
+        y = self.op("Cast", [y], to=INT64)
+        y = self.op("Mul", [y, self.constant_node([m])])
+        y = self.op("Div", [y, self.constant_node(div)])
+        return self.clip(self.op("Cast", [y], to=FLOAT))
+
+    def quantlab_requant(self, x: str, channels: int, shift: int = 10) -> str:
+        """Quantlab: Mul(k) Add(lambda) Div(2^shift) Floor Clip(0, 255)."""
+        k = self.const(self.rng.integers(1, 200, size=(channels, 1, 1)))
+        lam = self.const(self.rng.integers(-5000, 5000, size=(channels, 1, 1)))
+        y = self.op("Add", [self.op("Mul", [x, k]), lam])
+        y = self.op("Div", [y, self.constant_node(float(2**shift), np.float32)])
+        return self.clip(self.op("Floor", [y]))
+
+    def clip(self, x: str, lo: float = 0.0, hi: float = 255.0) -> str:
+        if self.opset < 11:
+            return self.op("Clip", [x], min=lo, max=hi)
+        return self.op("Clip", [x, self.const(lo), self.const(hi)])
+
+    def model(self, inputs: list[tuple[str, list[int]]], outputs: list[str]) -> onnx.ModelProto:
+        graph = helper.make_graph(
+            self.nodes, "test",
+            [helper.make_tensor_value_info(n, FLOAT, s) for n, s in inputs],
+            [helper.make_tensor_value_info(n, FLOAT, None) for n in outputs],
+            initializer=self.inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)], ir_version=7)
+
+
+def conv_requant() -> onnx.ModelProto:
+    b = GraphBuilder()
+    y = b.nemo_requant(b.conv("x", 3, 4), 4)
+    return b.model([("x", [1, 3, 8, 8])], [y])
+
+
+def conv_div_not_pow2() -> onnx.ModelProto:
+    b = GraphBuilder()
+    y = b.nemo_requant(b.conv("x", 3, 4), 4, m=5, div=2**12 - 1)
+    return b.model([("x", [1, 3, 8, 8])], [y])
+
+
+def quantlab_chain() -> onnx.ModelProto:
+    b = GraphBuilder(opset=11)
+    y = b.quantlab_requant(b.conv("x", 1, 8, k=(5, 5), pads=(2, 2, 2, 2), strides=(2, 2)), 8)
+    y = b.op("MaxPool", [y], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 0, 0])
+    return b.model([("x", [1, 1, 16, 16])], [y])
+
+
+def pad_dw_gemm_sigmoid() -> onnx.ModelProto:
+    b = GraphBuilder()
+    y = b.op("Pad", ["x"], mode="constant", pads=[0, 0, 1, 1, 0, 0, 1, 1], value=0.0)
+    y = b.nemo_requant(b.conv(y, 4, 4, pads=(0, 0, 0, 0), group=4, bias=True), 4)
+    y = b.op("Flatten", [y], axis=1)
+    y = b.op("Gemm", [y, b.weights((3, 4 * 6 * 6)), b.const(b.rng.integers(-9, 9, size=3))], transB=1)
+    return b.model([("x", [1, 4, 6, 6])], [b.op("Sigmoid", [y])])
+
+
+def residual() -> onnx.ModelProto:
+    b = GraphBuilder()
+    a = b.nemo_requant(b.conv("x", 2, 4), 4)
+    c = b.nemo_requant(b.conv(a, 4, 4), 4)
+    s = b.op("Add", [b.op("Mul", [a, b.constant_node(32.0, np.float32)]),
+                     b.op("Mul", [c, b.constant_node(16.0, np.float32)])])
+    s = b.op("Floor", [b.op("Div", [s, b.constant_node(32.0, np.float32)])])
+    y = b.nemo_requant(b.conv(s, 4, 2), 2)
+    return b.model([("x", [1, 2, 6, 6])], [y])
+
+
+def quantlab_add() -> onnx.ModelProto:
+    b = GraphBuilder(opset=10)
+    a = b.quantlab_requant(b.conv("x", 1, 4), 4)
+    c = b.quantlab_requant(b.conv(a, 4, 4), 4)
+    y = b.op("Add", [a, c], in1_mul=3000, in1_add=512, in1_shift=11, in1_rq=1, in2_mul=1900, in2_add=512,
+             in2_shift=11, in2_rq=1, out_rq=0, out_mul=1, out_add=0, out_shift=0, out_n_levels=256)
+    return b.model([("x", [1, 1, 8, 8])], [y])
+
+
+def avgpool_tcn1d() -> onnx.ModelProto:
+    b = GraphBuilder()
+    y = b.op("Pad", ["x"], mode="constant", pads=[0, 0, 2, 0, 0, 0], value=0.0)
+    y = b.nemo_requant(b.conv(y, 2, 3, k=(3,), pads=(0, 0), strides=(1,)), 3, rank=3)
+    y = b.op("AveragePool", [y], kernel_shape=[4], strides=[4])
+    y = b.op("Mul", [y, b.constant_node(4.0, np.float32)])
+    y = b.op("Mul", [y, b.constant_node(3.0, np.float32)])
+    y = b.op("Floor", [b.op("Div", [y, b.constant_node(16.0, np.float32)])])
+    return b.model([("x", [1, 2, 16])], [b.op("LogSoftmax", [b.op("Flatten", [y], axis=1)], axis=1)])
+
+
+def heads() -> onnx.ModelProto:
+    b = GraphBuilder()
+    y = b.op("MatMul", [b.op("Flatten", ["x"], axis=1), b.weights((16, 3))])
+    g0 = b.op("Unsqueeze", [b.op("Gather", [y, b.constant_node(0)], axis=1)], axes=[1])
+    g2 = b.op("Unsqueeze", [b.op("Gather", [y, b.constant_node(2)], axis=1)], axes=[1])
+    return b.model([("x", [1, 1, 4, 4])], [g0, b.op("Sigmoid", [g2])])
+
+
+GRAPHS = {f.__name__: f for f in (conv_requant, conv_div_not_pow2, quantlab_chain, pad_dw_gemm_sigmoid, residual,
+                                  quantlab_add, avgpool_tcn1d, heads)}
+
+
+def shuffled(model: onnx.ModelProto, seed: int = 1) -> onnx.ModelProto:
+    nodes = list(model.graph.node)
+    random.Random(seed).shuffle(nodes)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model
+
+
+def renamed(model: onnx.ModelProto, seed: int = 2) -> onnx.ModelProto:
+    """Every tensor and node gets a new name (a fixed random word), consistently."""
+    rnd = random.Random(seed)
+    mapping: dict[str, str] = {}
+
+    def new(name: str) -> str:
+        if name and name not in mapping:
+            mapping[name] = "v_" + "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8))
+        return mapping.get(name, name)
+
+    g = model.graph
+    for value in list(g.input) + list(g.output) + list(g.value_info):
+        value.name = new(value.name)
+    for init in g.initializer:
+        init.name = new(init.name)
+    for node in g.node:
+        node.input[:] = [new(n) for n in node.input]
+        node.output[:] = [new(n) for n in node.output]
+        node.name = new(node.name) if node.name else ""
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", nargs="?")
+    parser.add_argument("out", nargs="?")
+    parser.add_argument("--shuffle", action="store_true")
+    parser.add_argument("--rename", action="store_true")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args(argv)
+    if args.list or not args.name:
+        print("\n".join(GRAPHS))
+        return 0
+    model = GRAPHS[args.name]()
+    if args.shuffle:
+        model = shuffled(model)
+    if args.rename:
+        model = renamed(model)
+    onnx.save(model, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
