@@ -281,9 +281,13 @@ class ConstantOp(QnnOp):
 
     @classmethod
     def parse(cls, parser: Parser) -> ConstantOp:
+        start = parser.pos
         value = parser.parse_attribute()
         if not isinstance(value, DenseIntOrFPElementsAttr):
-            parser.raise_error(f"expected dense elements, got {value}")
+            parser.raise_error(
+                f"qnn.constant expects dense integer elements (dense<...> : tensor<...>), got {value}",
+                start,
+            )
         op = cls(value)
         attrs = parser.parse_optional_attr_dict()
         op.attributes.update(attrs)
