@@ -55,51 +55,59 @@ def out_dim(n_in, k, p0, p1, s):
     return (n_in + p0 + p1 - k) // s + 1
 
 
-def conv_case(rng, wide, pointwise=False):
-    if pointwise:
-        kx = ky = sx = sy = 1
-        pt = pb = pl = pr = 0
-    else:
-        ky, kx = int(rng.choice([1, 2, 3, 5])), int(rng.choice([1, 2, 3, 5]))
-        sy, sx = int(rng.integers(1, 3)), int(rng.integers(1, 3))
-        pt, pb = (int(v) for v in rng.integers(0, ky, 2))
-        pl, pr = (int(v) for v in rng.integers(0, kx, 2))
-    h = int(rng.integers(max(1, ky - pt - pb), 10))
-    w = int(rng.integers(max(1, kx - pl - pr), 10))
-    cin, cout = int(rng.integers(1, 9)), int(rng.integers(1, 10))
-    ho, wo = out_dim(h, ky, pt, pb, sy), out_dim(w, kx, pl, pr, sx)
+def output_stage(rng, channels, wide):
+    """Random relu/bn flags, requant constants, shift and out_mult for `channels` outputs."""
     relu, bn = flags(rng)
-    k, lam, shift = requant_consts(rng, cout, wide)
+    k, lam, shift = requant_consts(rng, channels, wide)
     if not (relu and bn):
         shift = int(rng.integers(0, 24))
-    mult = int(rng.integers(0, 1 << 16))
-    x, wt = u8(rng, h, w, cin), i8(rng, cout, ky, kx, cin)
-    bias = i8(rng, cout) if rng.integers(0, 4) else None
-    want = kernels.conv_ho_parallel(x, wt, bias, k, lam, out_mult=mult, out_shift=shift,
-                                    out_hw=(ho, wo), pads=(pt, pb, pl, pr), strides=(sy, sx),
-                                    relu=relu, batch_norm=bn)
-    im2col = np.zeros(2 * cin * kx * ky * 8, np.uint8)
-    out = np.zeros((ho, wo, cout), np.uint8)
-    params = [mult, shift, w, h, cin, wo, ho, cout, kx, ky, pt, pb, pl, pr, sx, sy, relu, bn]
-    name = "pointwise" if pointwise else "conv"
-    return Call(name, params, [x, None if pointwise else im2col, bias, out, wt, k, lam]), 3, want
+    return dict(k=k, lam=lam, shift=shift, mult=int(rng.integers(0, 1 << 16)), relu=relu, bn=bn)
 
 
-def depthwise_case(rng, wide):
+def window_geometry(rng, horizontal_pads=None):
+    """Random (h, w, ky, kx, sy, sx, pt, pb, pl, pr, ho, wo) of a conv-like tile."""
     ky, kx = int(rng.choice([1, 2, 3, 5])), int(rng.choice([1, 2, 3, 5]))
     sy, sx = int(rng.integers(1, 3)), int(rng.integers(1, 3))
     pt, pb = (int(v) for v in rng.integers(0, ky, 2))
-    mode = rng.integers(0, 3)  # right-free, centred, or none
-    pl, pr = (int(rng.integers(0, kx)), 0) if mode == 0 else ((kx // 2, kx // 2) if mode == 1 else (0, 0))
+    pl, pr = horizontal_pads(kx) if horizontal_pads else (int(v) for v in rng.integers(0, kx, 2))
     h = int(rng.integers(max(1, ky - pt - pb), 10))
     w = int(rng.integers(max(1, kx - pl - pr), 10))
+    return h, w, ky, kx, sy, sx, pt, pb, pl, pr, out_dim(h, ky, pt, pb, sy), out_dim(w, kx, pl, pr, sx)
+
+
+def conv_case(rng, wide, pointwise=False):
+    if pointwise:
+        h, w = (int(v) for v in rng.integers(1, 10, 2))
+        ky = kx = sy = sx = 1
+        pt = pb = pl = pr = 0
+        ho, wo = h, w
+    else:
+        h, w, ky, kx, sy, sx, pt, pb, pl, pr, ho, wo = window_geometry(rng)
+    cin, cout = int(rng.integers(1, 9)), int(rng.integers(1, 10))
+    o = output_stage(rng, cout, wide)
+    x, wt = u8(rng, h, w, cin), i8(rng, cout, ky, kx, cin)
+    bias = i8(rng, cout) if rng.integers(0, 4) else None
+    want = kernels.conv_ho_parallel(x, wt, bias, o["k"], o["lam"], out_mult=o["mult"],
+                                    out_shift=o["shift"], out_hw=(ho, wo), pads=(pt, pb, pl, pr),
+                                    strides=(sy, sx), relu=o["relu"], batch_norm=o["bn"])
+    im2col = np.zeros(2 * cin * kx * ky * 8, np.uint8)
+    out = np.zeros((ho, wo, cout), np.uint8)
+    params = [o["mult"], o["shift"], w, h, cin, wo, ho, cout, kx, ky, pt, pb, pl, pr, sx, sy,
+              o["relu"], o["bn"]]
+    name = "pointwise" if pointwise else "conv"
+    bufs = [x, None if pointwise else im2col, bias, out, wt, o["k"], o["lam"]]
+    return Call(name, params, bufs), 3, want
+
+
+def depthwise_case(rng, wide):
+    def horizontal(kx):  # right-free, centred, or none: what the kernel supports
+        mode = rng.integers(0, 3)
+        return (int(rng.integers(0, kx)), 0) if mode == 0 else ((kx // 2,) * 2 if mode == 1 else (0, 0))
+
+    h, w, ky, kx, sy, sx, pt, pb, pl, pr, ho, wo = window_geometry(rng, horizontal)
     c = int(rng.integers(1, 20))
-    ho, wo = out_dim(h, ky, pt, pb, sy), out_dim(w, kx, pl, pr, sx)
-    relu, bn = flags(rng)
-    k, lam, shift = requant_consts(rng, c, wide)
-    if not (relu and bn):
-        shift = int(rng.integers(0, 24))
-    mult = int(rng.integers(0, 1 << 16))
+    o = output_stage(rng, c, wide)
+    k, lam, shift, mult, relu, bn = (o[n] for n in ("k", "lam", "shift", "mult", "relu", "bn"))
     x, wt = u8(rng, c, h, w), i8(rng, c, ky, kx)
     bias = i8(rng, c) if rng.integers(0, 4) else None
     want = kernels.depthwise_generic(x, wt, bias, k, lam, out_mult=mult, out_shift=shift,
@@ -282,7 +290,7 @@ def with_where(call, **where):
 
 VIOLATIONS = {
     "conv operand in L2": (
-        with_where(simple_conv(), **{"0": L2}), "pulp_nn_conv_Ho_parallel: input (32 bytes) is not inside the L1 arena"),
+        with_where(simple_conv(), **{"0": L2}), "pulp_nn_conv_Ho_parallel: input (32 bytes) is not inside an allocated L1 block"),
     "conv im2col overlaps output": (
         with_where(simple_conv(kx=3, ky=3, pt=1, pb=1, pl=1, pr=1), **{"0": 0, "4": 32, "3": 88, "1": 100}),
         "pulp_nn_conv_Ho_parallel: output overlaps im2col buffer"),
@@ -306,7 +314,7 @@ VIOLATIONS = {
     "depthwise no slack": (
         Call(**{**simple_depthwise().__dict__, "where": {0: L1_SIZE - 72 - 2, 1: 0, 3: 400, 4: 200},
                 "l1_size": L1_SIZE}),
-        "pulp_nn_depthwise_generic: the 4 bytes after the input tile are not inside the L1 arena"),
+        "pulp_nn_depthwise_generic: the 4 bytes after the input tile are not inside its L1 block"),
     "depthwise channels": (
         simple_depthwise(cout=4), "pulp_nn_depthwise_generic: ch_im_out must equal ch_im_in"),
     "maxpool in place": (

@@ -68,9 +68,10 @@ def test_dma_2d_moves_strided_lines(driver, size, stride, length, direction):
     (("dma2d", 32768, 32768, 32768, 1), "pi_cl_dma_cmd_2d: 2-D line length must be < 32768"),
     (("dma2d", 1000, 32768, 100, 0), "pi_cl_dma_cmd_2d: 2-D stride must be < 32768"),
     (("dma2d", 1000, 300, 300, 1), "pi_cl_dma_cmd_2d: size is not a multiple of the 2-D line length"),
-    (("dma_l1_outside",), "pi_cl_dma_cmd: local (L1) side is not inside the L1 arena"),
-    (("dma_l1_overrun",), "pi_cl_dma_cmd: local (L1) side is not inside the L1 arena"),
-    (("dma_ext_outside",), "pi_cl_dma_cmd: external side is not inside L2 (L2 arena or static data)"),
+    (("dma_l1_outside",), "pi_cl_dma_cmd: local (L1) side is not inside an allocated L1 block"),
+    (("dma_l1_overrun",), "pi_cl_dma_cmd: local (L1) side is not inside an allocated L1 block"),
+    (("dma_l1_freed",), "pi_cl_dma_cmd: local (L1) side is not inside an allocated L1 block"),
+    (("dma_ext_outside",), "pi_cl_dma_cmd: external side is not inside L2 (an allocated L2 block or static data)"),
     (("fc_dma",), "pi_cl_dma_cmd: called outside a cluster task"),
 ])
 def test_dma_limits_abort(driver, args, message):

@@ -13,8 +13,8 @@
  *   Unallocated arena bytes are poisoned for AddressSanitizer.
  * - Cluster DMA copies at issue time and asserts the GAP-8 MCHAN limits (<= 65535 B per
  *   command, 2-D line length and stride < 32768, size a multiple of the line length), that the
- *   local side lies inside the L1 arena and the external side inside L2 (the L2 arena or the
- *   program's static data, which is L2 on GAP-8). Bytes and commands are counted per direction.
+ *   local side lies inside one allocated L1 block and the external side inside L2 (an
+ *   allocated L2 block or the program's static data, which is L2 on GAP-8). Bytes and commands are counted per direction.
  * - L3 HyperRAM is a malloc'ed L3_SIZE array behind pi_ram_* (FC side) and pi_cl_ram_*
  *   (cluster side), bounds-checked and counted.
  * Every violated condition prints one line "<function>: <condition>" on stderr and aborts.
@@ -49,7 +49,8 @@ void dory_host_counters_reset(void);
 /* Prints "dma: ext2loc <B> B / <N> cmds, loc2ext <B> B / <N> cmds, l3: read ..., write ..." */
 void dory_host_counters_print(FILE *stream);
 
-/* Arena queries used by the host PULP-NN kernels to check operand residency. */
+/* Whether [ptr, ptr+size) lies in one allocated L1 block / in L2 (an allocated L2 block or the
+ * program's static data); used by the host PULP-NN kernels to check operand residency. */
 int dory_host_in_l1(const void *ptr, size_t size);
 int dory_host_in_l2(const void *ptr, size_t size);
 /* Size of the current team (inside pi_cl_team_fork), else 0. */

@@ -96,10 +96,27 @@ static void arena_init(struct arena *a)
     POISON(a->base, bytes);
 }
 
+/* Whether [ptr, ptr + size) lies inside one allocated block of the arena. */
 static int arena_contains(struct arena *a, const void *ptr, size_t size)
 {
     uintptr_t p = (uintptr_t)ptr, b = (uintptr_t)a->base;
-    return a->base && p >= b && size <= a->size && p - b <= a->size - size;
+    if (!a->base || p < b || p - b >= a->size || size > a->size)
+        return 0;
+    uint32_t off = (uint32_t)(p - b);
+    int inside = 0;
+    pthread_mutex_lock(&arena_mu);
+    int lo = 0, hi = a->nblocks - 1;
+    while (lo <= hi) { /* last block starting at or before off */
+        int mid = (lo + hi) / 2;
+        if (a->off[mid] <= off)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    if (hi >= 0)
+        inside = (uint64_t)off + size <= (uint64_t)a->off[hi] + a->len[hi];
+    pthread_mutex_unlock(&arena_mu);
+    return inside;
 }
 
 static void *arena_alloc(struct arena *a, uint32_t size, const char *fn)
@@ -268,10 +285,10 @@ static void dma_transfer(const char *fn, int two_d, uint32_t ext, uint32_t loc, 
     uint32_t lines = size / length;
     uint8_t *local = (uint8_t *)(uintptr_t)loc;
     uint8_t *remote = (uint8_t *)(uintptr_t)ext;
-    REQUIRE(dory_host_in_l1(local, size), fn, "local (L1) side is not inside the L1 arena");
+    REQUIRE(dory_host_in_l1(local, size), fn, "local (L1) side is not inside an allocated L1 block");
     uint64_t span = (uint64_t)(lines - 1) * stride + length;
     REQUIRE(dory_host_in_l2(remote, (size_t)span), fn,
-            "external side is not inside L2 (L2 arena or static data)");
+            "external side is not inside L2 (an allocated L2 block or static data)");
     for (uint32_t i = 0; i < lines; i++) {
         uint8_t *e = remote + (size_t)i * stride, *l = local + (size_t)i * length;
         if (dir == PI_CL_DMA_DIR_EXT2LOC)

@@ -8,13 +8,15 @@
  * "<kernel>: <condition>" when one is violated:
  * - called inside a team of exactly NUM_CORES cores;
  * - every operand (inputs, outputs, weights, bias, k, lambda, scratch buffers of the
- *   documented sizes) lies inside the L1 arena; outputs and scratch buffers overlap nothing
- *   else (pulp_nn_add may write exactly in place over one of its inputs);
+ *   documented sizes) lies inside one allocated block of the L1 arena (pi_cl_l1_malloc);
+ *   outputs and scratch buffers overlap nothing else (pulp_nn_add may write exactly in place
+ *   over one of its inputs); k and lambda are aligned to their element size, the int32 bias
+ *   and output of pulp_nn_linear_out_32 to 4 bytes;
  * - the output tile fits the padded input: (out-1)*stride + kernel <= in + pad_before +
  *   pad_after; shifts are < 32 (< 64 for the 64-bit requant path);
  * - pointwise: 1x1 kernel, stride 1, no padding, output size = input size;
  * - depthwise: ch_in == ch_out; generic needs kx*ky >= 4; the 4 bytes after the CHW input are
- *   inside the L1 arena; horizontal padding is right-free or centred (pad_r == 0, or
+ *   inside the same L1 block; horizontal padding is right-free or centred (pad_r == 0, or
  *   pad_l == pad_r == kx/2), because the kernel assumes pad_l == kx/2 on the right edge;
  * - maxpool: padding smaller than the kernel, output no wider than the input (the kernel pools
  *   rows in place first);
@@ -59,7 +61,7 @@ static void check_regions(const char *kernel, const struct region *r, int n)
             dory_host_fail(kernel, msg);
         }
         if (!dory_host_in_l1(r[i].ptr, r[i].size)) {
-            snprintf(msg, sizeof msg, "%s (%zu bytes) is not inside the L1 arena", r[i].name,
+            snprintf(msg, sizeof msg, "%s (%zu bytes) is not inside an allocated L1 block", r[i].name,
                      r[i].size);
             dory_host_fail(kernel, msg);
         }
@@ -289,7 +291,7 @@ static void depthwise(const char *kernel, int less_4, const uint8_t *in, uint8_t
     need(!bn_path || (k && lambda), kernel, "k and lambda are NULL with batch norm");
     size_t in_bytes = (size_t)in_x * in_y * ch;
     need(dory_host_in_l1(in, in_bytes + 4), kernel,
-         "the 4 bytes after the input tile are not inside the L1 arena (slack)");
+         "the 4 bytes after the input tile are not inside its L1 block (slack)");
     size_t rows = (size_t)in_y + pt + pb;
     size_t per_core = kx * rows + kx + (less_4 ? 4 * ((kx + 3) / 4) - kx : 0);
     need(bufferC != NULL, kernel, "bufferC is NULL");
@@ -428,7 +430,7 @@ void pulp_nn_add(uint8_t *Im_in_1, uint8_t *Im_in_2, uint8_t *Im_out, uint16_t o
         {"output", Im_out, n, 1},
     };
     need(dory_host_in_l1(Im_in_1, n) && dory_host_in_l1(Im_in_2, n), kernel,
-         "inputs are not inside the L1 arena");
+         "inputs are not inside an allocated L1 block");
     check_regions(kernel, r, 3);
     unsigned first, last;
     share(dim_im_in_h, NUM_CORES, (unsigned)pi_core_id(), &first, &last);

@@ -66,14 +66,18 @@ static void dma(void)
 
 static void dma_bad_sides(void)
 {
-    uint8_t *l2 = pi_l2_malloc(64), *l1 = pi_cl_l1_malloc(NULL, 64);
+    uint8_t *l2 = pi_l2_malloc(128), *l1 = pi_cl_l1_malloc(NULL, 64);
     pi_cl_dma_cmd_t cmd;
     if (!strcmp(argv_[1], "dma_l1_outside"))
         pi_cl_dma_cmd(addr(l2), addr(l2), 64, PI_CL_DMA_DIR_EXT2LOC, &cmd);
     else if (!strcmp(argv_[1], "dma_ext_outside"))
         pi_cl_dma_cmd(addr(l1), addr(l1), 64, PI_CL_DMA_DIR_EXT2LOC, &cmd);
-    else /* dma_l1_overrun: 64-byte block, 65-byte transfer at its end */
-        pi_cl_dma_cmd(addr(l2), addr(l1 + (uint32_t)L1_SIZE - 64), 65, PI_CL_DMA_DIR_EXT2LOC, &cmd);
+    else if (!strcmp(argv_[1], "dma_l1_overrun")) /* 65 bytes into a 64-byte block */
+        pi_cl_dma_cmd(addr(l2), addr(l1), 65, PI_CL_DMA_DIR_EXT2LOC, &cmd);
+    else { /* dma_l1_freed */
+        pi_cl_l1_free(NULL, l1, 64);
+        pi_cl_dma_cmd(addr(l2), addr(l1), 16, PI_CL_DMA_DIR_EXT2LOC, &cmd);
+    }
     printf("not reached\n");
 }
 
