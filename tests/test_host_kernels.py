@@ -336,3 +336,28 @@ def test_precondition_violation_aborts(driver, name):
     assert code != 0
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert lines and lines[0].startswith(message), err[-2000:]
+
+
+def test_unsigned_quirks_of_add_and_avgpool(driver):
+    # add: 10*(int16)0xFFFF = -10 -> uint32 0xFFFFFFF6 >> 28 = 15 (logical shift, not -1).
+    x1, x2 = np.full((1, 1, 1), 10, np.uint8), np.zeros((1, 1, 1), np.uint8)
+    assert kernels.add(x1, x2, out_mult1=0xFFFF, out_mult2=1, out_shift=28)[0, 0, 0] == 15
+    add_call = Call("add", [0xFFFF, 1, 28, 1, 1, 1], [x1, x2, np.zeros_like(x1)])
+    # avgpool: sum 4 * lambda -1 -> (uint32)-4 / 4 = 0x3FFFFFFF -> clipped to 255, not 0.
+    x = np.ones((2, 2, 1), np.uint8)
+    want = kernels.avgpool(x, kernel_hw=(2, 2), out_hw=(1, 1), pads=(0, 0, 0, 0), strides=(2, 2),
+                           lambda_=-1, requant=True)
+    assert want[0, 0, 0] == 255
+    pool_call = Call("avgpool", [-1, 0, 0, 2, 2, 1, 1, 1, 2, 2, 0, 0, 0, 0, 2, 2, 1],
+                     [x, np.zeros((1, 1, 1), np.uint8)])
+    got_add, got_pool = run_calls(driver, [add_call, pool_call])
+    assert got_add[2][0, 0, 0] == 15 and got_pool[1][0, 0, 0] == 255
+
+
+def test_batch_norm_flag_alone_is_ignored(driver):
+    x, wt = np.full(4, 100, np.uint8), np.full((1, 4), 3, np.int8)  # acc = 1200
+    k, lam = np.array([1000], np.int32), np.array([5], np.int32)
+    want = kernels.linear(x, wt, None, k, lam, out_mult=7, out_shift=3, relu=0, batch_norm=1)
+    assert want[0] == 150  # 1200 >> 3, k/lambda/out_mult unused
+    call = Call("linear", [7, 3, 4, 1, 0, 1], [x, None, np.zeros(1, np.uint8), wt, k, lam])
+    assert run_calls(driver, [call])[0][2][0] == 150
