@@ -192,7 +192,7 @@ def ops_of(module: ModuleOp, kind) -> list:
     return [op for op in module.walk() if isinstance(op, kind)]
 
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

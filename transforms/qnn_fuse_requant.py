@@ -87,7 +87,7 @@ class FuseRequantIntoCompute(RewritePattern):
             )
         else:
             fused = qnn.LinearOp(producer.input, producer.weight, op.result.type, **common)
-        fused.attributes.update(producer.attributes)
+        fused.attributes.update({**producer.attributes, **op.attributes})
         if not _verifies(fused):
             return
         rewriter.replace(op, [*k_ops, *lam_ops, fused])
@@ -147,6 +147,7 @@ class FoldClipIntoProducer(RewritePattern):
         if lo > hi or bounds[0] < kmin or bounds[1] > kmax:
             return
         folded = _with_clip(producer, lo, hi, op.result.type)
+        folded.attributes.update(op.attributes)
         if not _verifies(folded):
             return
         rewriter.replace(op, folded)
