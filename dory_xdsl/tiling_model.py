@@ -50,6 +50,7 @@ budget.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import time
 from dataclasses import dataclass, replace
@@ -111,11 +112,6 @@ class _IntOps(IntArith):
         return -(-x // d)
 
 
-class _Z3Ops(zt.Z3Arith):
-    maximum = staticmethod(zt.maximum)
-    div_ceil = staticmethod(zt.div_ceil)
-
-
 def parallel_axis(g: LayerGeometry, target: Target) -> str:
     return "h" if target.speed(g.kernel).parallel_axis == "rows" else "c"
 
@@ -153,10 +149,6 @@ def cycles_formula(g: LayerGeometry, target: Target, h: Any, w: Any, c: Any, com
     sizes = {s.name: s.size for s in specs}
     edges = ops.div_ceil(sizes["in"] + sizes["out"], target.dma_bytes_per_cycle)
     return ops.maximum(dma, compute) + overhead + edges
-
-
-def dory_formula(h: Any, w: Any, c: Any, l1_bytes: Any, ops: Any) -> Any:
-    raise NotImplementedError  # defined per backend below
 
 
 # ----------------------------------------------------------------------------- domains
@@ -226,8 +218,7 @@ def _solve(g: LayerGeometry, target: Target, objective: str, double_buffer: bool
     whole = evaluate(g, full, target, double_buffer)
     if whole["l1_bytes"] <= target.l1_bytes:
         return _result(g, target, objective, double_buffer, full, True, start, 1)
-    corners = [TileSizes(*s) for s in _corner_sizes(g)]
-    needed = min(evaluate(g, s, target, double_buffer)["l1_bytes"] for s in corners)
+    needed = min(evaluate(g, TileSizes(*s), target, double_buffer)["l1_bytes"] for s in _corner_sizes(g))
     if needed > target.l1_bytes:
         raise _DoesNotFit(needed)
     return _optimise(g, target, objective, double_buffer, timeout_s, start)
@@ -236,77 +227,95 @@ def _solve(g: LayerGeometry, target: Target, objective: str, double_buffer: bool
 def _corner_sizes(g: LayerGeometry) -> list[tuple[int, int, int]]:
     """Smallest and full size per axis: the minimum L1 use is at one of these corners (per-copy
     sizes grow with the tile; only the copy count drops, at full size)."""
-    import itertools
-
     return list(itertools.product(*((1, axis_extent(g, a)) for a in AXES)))
 
 
 def _optimise(g: LayerGeometry, target: Target, objective: str, double_buffer: bool,
               timeout_s: float, start: float) -> TilingResult:
-    cores = target.num_cores
     par_axis = parallel_axis(g, target)
     opt = z3.Optimize()
     opt.set("timeout", int(timeout_s * 1000))
+    domains = _feasible_domains(g, target, objective, double_buffer)
     axes: dict[str, Any] = {}
-    index: dict[str, z3.BitVecRef] = {}
-    domains: dict[str, list[AxisStats]] = {}
-    compute: Any = None
+    index: dict[str, z3.ArithRef] = {}
+    bonus: Any = 0
     for a in AXES:
-        align = cores if a == par_axis else 0
-        stats = [axis_stats(g, a, t, cores) for t in candidates(axis_extent(g, a), align, objective)]
-        stats = _drop_oversized(stats)
-        domains[a] = stats
-        comp_table = [compute_cycles(g, target, s.rounds) for s in stats]
+        stats = domains[a]
         if len(stats) == 1:
             axes[a] = stats[0]
-            if a == par_axis:
-                compute = comp_table[0]
-            continue
-        idx = z3.BitVec(f"idx_{a}", max(1, (len(stats) - 1).bit_length()))
-        opt.add(z3.ULT(idx, len(stats)) if len(stats) < 2 ** idx.size() else z3.BoolVal(True))
-        index[a] = idx
-        fields = ("tile", "count", "l1_extent", "window_extent", "fetched", "rounds")
-        axes[a] = SimpleNamespace(**{f: zt.lookup(idx, [getattr(s, f) for s in stats]) for f in fields})
+        else:
+            idx = index[a] = z3.Int(f"idx_{a}")
+            opt.add(idx >= 0, idx < len(stats))
+            axes[a] = SimpleNamespace(**{f: zt.lookup(idx, [getattr(s, f) for s in stats])
+                                         for f in _STAT_FIELDS})
+        modulus = {"h": 8, "w": 2, "c": 4}[a]
+        bonus = bonus + _axis_table(index.get(a), [DORY_BONUS * (s.tile % modulus == 0) for s in stats])
         if a == par_axis:
-            compute = zt.lookup(idx, comp_table)
+            compute = _axis_table(index.get(a), [compute_cycles(g, target, s.rounds) for s in stats])
     h, w, c = axes["h"], axes["w"], axes["c"]
-    specs = l1_buffer_specs(g, target, h, w, c, _Z3Ops)
-    mem = zt.lift(l1_total(specs, target, _Z3Ops, double_buffer))
-    opt.add(mem.ule(target.l1_bytes))
+    ops = zt.Z3Arith()
+    specs = l1_buffer_specs(g, target, h, w, c, ops)
+    mem = l1_total(specs, target, ops, double_buffer)
+    opt.add(zt.lift(mem) <= target.l1_bytes)
     if objective == "dory":
-        ht, wt, ct = (zt.lift(x.tile) for x in (h, w, c))
-        score = (mem + zt.ite(ht.low_bits_zero(3), DORY_BONUS, 0) + zt.ite(wt.low_bits_zero(1), DORY_BONUS, 0)
-                 + zt.ite(ct.low_bits_zero(2), DORY_BONUS, 0) + zt.ite(zt.lift(16).ule(ht * wt), DORY_BONUS, 0))
-        handle = opt.maximize(score.expr)
+        pixels = zt.lift(h.tile) * zt.lift(w.tile)
+        opt.maximize(zt.lift(mem + bonus + z3.If(pixels >= 16, DORY_BONUS, 0)))
     else:
-        cycles = zt.lift(cycles_formula(g, target, h, w, c, compute, specs, _Z3Ops, double_buffer))
-        handle = opt.minimize(cycles.expr)
+        opt.minimize(zt.lift(cycles_formula(g, target, h, w, c, compute, specs, ops, double_buffer)))
     status = opt.check()
-    proved = status == z3.sat
     if status == z3.unsat:  # cannot happen: the smallest tiles were checked to fit
         raise AssertionError(f"tiling model of {g.describe()} is unsatisfiable")
-    model = opt.model() if status == z3.sat else _fallback_model(opt)
+    model = opt.model() if status == z3.sat else _best_so_far(opt)
     chosen = {}
     for a in AXES:
+        pick = 0  # the smallest candidate always fits
         if a in index and model is not None:
-            chosen[a] = domains[a][model.eval(index[a], model_completion=True).as_long()].tile
-        elif a in index:
-            chosen[a] = domains[a][0].tile  # smallest tiles always fit
-        else:
-            chosen[a] = domains[a][0].tile
-    sizes = TileSizes(chosen["h"], chosen["w"], chosen["c"])
+            pick = model.eval(index[a], model_completion=True).as_long()
+        chosen[a] = domains[a][pick].tile
     space = math.prod(len(d) for d in domains.values())
-    del handle
-    return _result(g, target, objective, double_buffer, sizes, proved, start, space)
+    return _result(g, target, objective, double_buffer, TileSizes(**chosen), status == z3.sat,
+                   start, space)
 
 
-def _drop_oversized(stats: list[AxisStats]) -> list[AxisStats]:
-    """Tile sizes giving the same tile count as a smaller one only add memory and imbalance...
-    except for the kernel-friendly multiples; keep everything (the domains are already small)."""
-    return stats
+_STAT_FIELDS = ("tile", "count", "l1_extent", "window_extent", "fetched", "rounds")
 
 
-def _fallback_model(opt: z3.Optimize) -> z3.ModelRef | None:
+def _axis_table(idx: z3.ArithRef | None, values: list[int]) -> Any:
+    return values[0] if idx is None else zt.lookup(idx, values)
+
+
+def _feasible_domains(g: LayerGeometry, target: Target, objective: str,
+                      double_buffer: bool) -> dict[str, list[AxisStats]]:
+    """Candidate tile sizes per axis, without those that overflow L1 whatever the other axes are.
+
+    The exact test: the L1 use with the other axes at their memory-minimal corner (smallest or
+    full size, see `_corner_sizes`) must fit. This removes no feasible tiling.
+    """
+    cores = target.num_cores
+    par_axis = parallel_axis(g, target)
+    corners = {a: [axis_stats(g, a, 1, cores), axis_stats(g, a, axis_extent(g, a), cores)]
+               for a in AXES}
+    domains = {}
+    for a in AXES:
+        align = cores if a == par_axis else 0
+        kept = []
+        for t in candidates(axis_extent(g, a), align, objective):
+            st = axis_stats(g, a, t, cores)
+            others = [corners[b] if b != a else [st] for b in AXES]
+            if any(_l1_of(g, target, double_buffer, *combo) <= target.l1_bytes
+                   for combo in itertools.product(*others)):
+                kept.append(st)
+        domains[a] = kept
+    return domains
+
+
+def _l1_of(g: LayerGeometry, target: Target, double_buffer: bool, h: AxisStats, w: AxisStats,
+           c: AxisStats) -> int:
+    return l1_total(l1_buffer_specs(g, target, h, w, c, _IntOps), target, _IntOps, double_buffer)
+
+
+def _best_so_far(opt: z3.Optimize) -> z3.ModelRef | None:
+    """After a timeout Z3 may still hold the best model found; None if it has none."""
     try:
         return opt.model()
     except z3.Z3Exception:
