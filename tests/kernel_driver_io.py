@@ -44,7 +44,7 @@ class Call:
                 offsets.append(NULL)
             else:
                 offsets.append(cursor)
-                cursor += (buf.nbytes + 7) & ~7  # 8-byte aligned (int64 requant constants)
+                cursor += (buf.nbytes + 3) & ~3  # 4-byte aligned, like pi_cl_l1_malloc
         ends = [o + b.nbytes for o, b in zip(offsets, self.buffers) if o >= 0 and b is not None]
         total = self.l1_size if self.l1_size is not None else max([cursor, *ends]) + self.slack
         return offsets, total

@@ -321,6 +321,12 @@ VIOLATIONS = {
         with_where(pool("maxpool"), **{"0": 0, "1": 0}), "pulp_nn_maxpool: output overlaps input"),
     "avgpool asymmetric": (
         pool("avgpool", pt=1, w=4, h=3, ho=2), "pulp_nn_avgpool: padding must be symmetric"),
+    "misaligned k": (
+        with_where(Call("linear", [1, 0, 4, 2, 1, 1],
+                        [np.zeros(4, np.uint8), None, np.zeros(2, np.uint8), np.zeros((2, 4), np.int8),
+                         np.ones(2, np.int32), np.ones(2, np.int32)]),
+                   **{"0": 0, "2": 4, "3": 8, "4": 18, "5": 28}),
+        "pulp_nn_linear: k is not 4-byte aligned"),
     "add partial overlap": (
         with_where(Call("add", [1, 1, 0, 2, 2, 2], [np.zeros((2, 2, 2), np.uint8)] * 3),
                    **{"0": 0, "1": 8, "2": 4}),

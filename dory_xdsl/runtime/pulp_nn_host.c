@@ -10,8 +10,8 @@
  * - every operand (inputs, outputs, weights, bias, k, lambda, scratch buffers of the
  *   documented sizes) lies inside one allocated block of the L1 arena (pi_cl_l1_malloc);
  *   outputs and scratch buffers overlap nothing else (pulp_nn_add may write exactly in place
- *   over one of its inputs); k and lambda are aligned to their element size, the int32 bias
- *   and output of pulp_nn_linear_out_32 to 4 bytes;
+ *   over one of its inputs); k and lambda (both variants) and the int32 bias and output of
+ *   pulp_nn_linear_out_32 are 4-byte aligned;
  * - the output tile fits the padded input: (out-1)*stride + kernel <= in + pad_before +
  *   pad_after; shifts are < 32 (< 64 for the 64-bit requant path);
  * - pointwise: 1x1 kernel, stride 1, no padding, output size = input size;
@@ -31,6 +31,16 @@
 #include <string.h>
 
 typedef PULP_NN_KL_T kl_t;
+
+/* RV32 has no 64-bit loads: the GAP-8 kernels need k/lambda 4-byte aligned in both variants. */
+#define KL_ALIGN 4u
+
+static kl_t load_kl(const kl_t *p, unsigned i)
+{
+    kl_t v;
+    memcpy(&v, (const uint8_t *)p + (size_t)i * sizeof v, sizeof v);
+    return v;
+}
 
 /* ------------------------------------------------------------------- preconditions */
 
@@ -123,9 +133,10 @@ static uint8_t requant(uint32_t acc_bits, unsigned co, const kl_t *k, const kl_t
     int32_t acc = (int32_t)acc_bits;
     if (relu && batch_norm) {
 #ifdef PULP_NN_REQUANT_64
-        int64_t v = (int64_t)((uint64_t)k[co] * (uint64_t)(int64_t)acc + (uint64_t)lambda[co]);
+        int64_t v = (int64_t)((uint64_t)load_kl(k, co) * (uint64_t)(int64_t)acc +
+                              (uint64_t)load_kl(lambda, co));
 #else
-        int32_t v = (int32_t)((uint32_t)k[co] * acc_bits + (uint32_t)lambda[co]);
+        int32_t v = (int32_t)((uint32_t)load_kl(k, co) * acc_bits + (uint32_t)load_kl(lambda, co));
 #endif
         return clip8(v >> out_shift);
     }
@@ -200,8 +211,8 @@ static void conv_check(const char *kernel, const struct conv_args *a, size_t scr
         {"input", a->in, (size_t)a->in_x * a->in_y * a->ch_in, 0},
         {"weights", a->w, patch * a->ch_out, 0},
         {"bias", a->bias, a->ch_out, 0},
-        {"k", a->k, kl_bytes(bn_path, a->ch_out), 0, sizeof(kl_t)},
-        {"lambda", a->lambda, kl_bytes(bn_path, a->ch_out), 0, sizeof(kl_t)},
+        {"k", a->k, kl_bytes(bn_path, a->ch_out), 0, KL_ALIGN},
+        {"lambda", a->lambda, kl_bytes(bn_path, a->ch_out), 0, KL_ALIGN},
         {"im2col buffer", a->im2col, scratch, 1},
         {"output", a->out, (size_t)a->out_x * a->out_y * a->ch_out, 1},
     };
@@ -299,8 +310,8 @@ static void depthwise(const char *kernel, int less_4, const uint8_t *in, uint8_t
         {"input", in, in_bytes, 0},
         {"weights", wt, (size_t)ch * kx * ky, 0},
         {"bias", bias, ch, 0},
-        {"k", k, kl_bytes(bn_path, ch), 0, sizeof(kl_t)},
-        {"lambda", lambda, kl_bytes(bn_path, ch), 0, sizeof(kl_t)},
+        {"k", k, kl_bytes(bn_path, ch), 0, KL_ALIGN},
+        {"lambda", lambda, kl_bytes(bn_path, ch), 0, KL_ALIGN},
         {"bufferC", bufferC, per_core * NUM_CORES, 1},
         {"output", out, (size_t)out_x * out_y * ch, 1},
     };
@@ -376,8 +387,8 @@ void pulp_nn_linear(uint8_t *pInBuffer, int8_t *bias, uint8_t *pOutBuffer, int8_
         {"input", pInBuffer, dim_vec, 0},
         {"weights", pWeights, (size_t)dim_vec * num_o_neurons, 0},
         {"bias", bias, num_o_neurons, 0},
-        {"k", k, kl_bytes(bn_path, num_o_neurons), 0, sizeof(kl_t)},
-        {"lambda", lambda, kl_bytes(bn_path, num_o_neurons), 0, sizeof(kl_t)},
+        {"k", k, kl_bytes(bn_path, num_o_neurons), 0, KL_ALIGN},
+        {"lambda", lambda, kl_bytes(bn_path, num_o_neurons), 0, KL_ALIGN},
         {"output", pOutBuffer, num_o_neurons, 1},
     };
     check_regions(kernel, r, (int)(sizeof r / sizeof r[0]));
