@@ -426,7 +426,7 @@ def output_copy(g: LayerGeometry, tile: Tile, target: Target) -> CopyPlan:
 def channel_slice_copy(c_range: tuple[int, int], bytes_per_channel: int, target: Target) -> CopyPlan:
     """Weights / bias / k / lambda of output channels [c0, c1): one contiguous L2 slice."""
     c0, c1 = c_range
-    return plan_copy([(c1 - c0, bytes_per_channel, bytes_per_channel)], 1,
+    return plan_copy([(c1 - c0, bytes_per_channel, bytes_per_channel)], bytes_per_channel,
                      c0 * bytes_per_channel, 0, target.dma)
 
 
