@@ -23,7 +23,7 @@ from dory_xdsl.dialects import qnn
 from dory_xdsl.interpreter import evaluate
 from dory_xdsl.tensors import dense_attr
 from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
-from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass, hwc_flatten_columns
+from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass, hwc_flatten_columns, keeps_element_order
 
 UI8 = IntegerType(8, Signedness.UNSIGNED)
 I32 = IntegerType(32)
@@ -235,6 +235,22 @@ def test_hwc_flatten_columns():
     c, h, w = 3, 2, 4
     chw = np.arange(c * h * w).reshape(c, h, w)
     assert np.array_equal(chw.reshape(-1)[hwc_flatten_columns(c, h, w)], chw.transpose(1, 2, 0).reshape(-1))
+
+
+@pytest.mark.parametrize(
+    ("shape", "perm", "expected"),
+    [
+        ((1, 1, 5, 7), (0, 2, 3, 1), True),  # C = 1
+        ((1, 3, 1, 1), (0, 2, 3, 1), True),  # H = W = 1
+        ((1, 3, 1, 7), (0, 2, 3, 1), False),
+        ((2, 3, 4, 5), (0, 1, 2, 3), True),
+        ((1, 3, 4, 5), (0, 3, 1, 2), False),
+    ],
+)
+def test_keeps_element_order(shape, perm, expected):
+    x = np.arange(int(np.prod(shape))).reshape(shape)
+    same = np.array_equal(x.transpose(perm).reshape(-1), x.reshape(-1))
+    assert keeps_element_order(shape, perm) == expected == same
 
 
 def test_to_nhwc_permutes_constant_weights_not_activations():

@@ -45,6 +45,13 @@ def permuted_type(t: TensorType, perm: tuple[int, ...]) -> TensorType:
     return TensorType(t.element_type, [shape[p] for p in perm])
 
 
+def keeps_element_order(shape: tuple[int, ...], perm: tuple[int, ...]) -> bool:
+    """True when transposing `shape` by `perm` leaves the row-major element order unchanged
+    (the dimensions larger than 1 keep their relative order), so a reshape does the same."""
+    moved = [p for p in perm if shape[p] != 1]
+    return moved == sorted(moved)
+
+
 def hwc_flatten_columns(c: int, h: int, w: int) -> np.ndarray:
     """`cols[j]` = CHW-flatten index of HWC-flatten position `j` (so `w_hwc = w_chw[:, cols]`)."""
     return np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).reshape(-1)
@@ -96,8 +103,12 @@ class _FunctionRewriter:
         return op
 
     def transpose(self, value: SSAValue, perm: tuple[int, ...]) -> SSAValue:
+        """`value` permuted; a `qnn.reshape` when only unit dimensions move (e.g. C = 1)."""
         assert isinstance(value.type, TensorType)
-        return self.insert(qnn.TransposeOp(value, perm, permuted_type(value.type, perm))).results[0]
+        new_type = permuted_type(value.type, perm)
+        if keeps_element_order(value.type.get_shape(), perm):
+            return self.insert(qnn.ReshapeOp(value, new_type)).results[0]
+        return self.insert(qnn.TransposeOp(value, perm, new_type)).results[0]
 
     def as_original(self, old: SSAValue) -> SSAValue:
         """`old`'s value in its original layout and type."""

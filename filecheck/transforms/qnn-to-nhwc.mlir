@@ -56,23 +56,37 @@ func.func @main(%x: tensor<1x4x6x6xui8>) -> tensor<1x4x3x3xui8> {
 
 // A flatten returned as a result is rebuilt in CHW order; a non-constant conv weight gets a
 // transpose; ops already in "nhwc" are left alone.
-func.func @main(%x: tensor<1x2x2x2xui8>, %w: tensor<3x2x1x1xi8>, %y: tensor<1x2x2x2xui8>, %v: tensor<3x1x1x2xi8>) -> (tensor<1x8xui8>, tensor<1x3x2x2xi32>, tensor<1x2x2x3xi32>) {
+func.func @main(%x: tensor<1x2x2x2xui8>, %w: tensor<3x2x1x2xi8>, %y: tensor<1x2x2x2xui8>, %v: tensor<3x1x1x2xi8>) -> (tensor<1x8xui8>, tensor<1x3x2x1xi32>, tensor<1x2x2x3xi32>) {
   %m = qnn.maxpool %x {kernel = array<i64: 1, 1>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, layout = "nchw"} : (tensor<1x2x2x2xui8>) -> tensor<1x2x2x2xui8>
   %f = qnn.reshape %m : (tensor<1x2x2x2xui8>) -> tensor<1x8xui8>
-  %c = qnn.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64, layout = "nchw"} : tensor<1x2x2x2xui8>, tensor<3x2x1x1xi8> -> tensor<1x3x2x2xi32>
+  %c = qnn.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64, layout = "nchw"} : tensor<1x2x2x2xui8>, tensor<3x2x1x2xi8> -> tensor<1x3x2x1xi32>
   %n = qnn.conv2d %y, %v {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64, layout = "nhwc"} : tensor<1x2x2x2xui8>, tensor<3x1x1x2xi8> -> tensor<1x2x2x3xi32>
-  func.return %f, %c, %n : tensor<1x8xui8>, tensor<1x3x2x2xi32>, tensor<1x2x2x3xi32>
+  func.return %f, %c, %n : tensor<1x8xui8>, tensor<1x3x2x1xi32>, tensor<1x2x2x3xi32>
 }
 
 // CHECK-LABEL:  func.func @main
 // CHECK-NEXT:     [[X:%.*]] = qnn.transpose %x {perm = array<i64: 0, 2, 3, 1>}
 // CHECK-NEXT:     [[M:%.*]] = qnn.maxpool [[X]] {{{.*}}layout = "nhwc"}
 // CHECK-NEXT:     [[F:%.*]] = qnn.reshape [[M]] : (tensor<1x2x2x2xui8>) -> tensor<1x8xui8>
-// CHECK-NEXT:     [[WT:%.*]] = qnn.transpose %w {perm = array<i64: 0, 2, 3, 1>} : (tensor<3x2x1x1xi8>) -> tensor<3x1x1x2xi8>
-// CHECK-NEXT:     [[C:%.*]] = qnn.conv2d [[X]], [[WT]] {{{.*}}layout = "nhwc"} : tensor<1x2x2x2xui8>, tensor<3x1x1x2xi8> -> tensor<1x2x2x3xi32>
+// CHECK-NEXT:     [[WT:%.*]] = qnn.transpose %w {perm = array<i64: 0, 2, 3, 1>} : (tensor<3x2x1x2xi8>) -> tensor<3x1x2x2xi8>
+// CHECK-NEXT:     [[C:%.*]] = qnn.conv2d [[X]], [[WT]] {{{.*}}layout = "nhwc"} : tensor<1x2x2x2xui8>, tensor<3x1x2x2xi8> -> tensor<1x2x1x3xi32>
 // CHECK-NEXT:     [[N:%.*]] = qnn.conv2d %y, %v {{{.*}}layout = "nhwc"} : tensor<1x2x2x2xui8>, tensor<3x1x1x2xi8> -> tensor<1x2x2x3xi32>
 // CHECK-NEXT:     [[FH:%.*]] = qnn.reshape [[F]] : (tensor<1x8xui8>) -> tensor<1x2x2x2xui8>
 // CHECK-NEXT:     [[FC:%.*]] = qnn.transpose [[FH]] {perm = array<i64: 0, 3, 1, 2>}
 // CHECK-NEXT:     [[FO:%.*]] = qnn.reshape [[FC]] : (tensor<1x2x2x2xui8>) -> tensor<1x8xui8>
-// CHECK-NEXT:     [[CO:%.*]] = qnn.transpose [[C]] {perm = array<i64: 0, 3, 1, 2>} : (tensor<1x2x2x3xi32>) -> tensor<1x3x2x2xi32>
+// CHECK-NEXT:     [[CO:%.*]] = qnn.transpose [[C]] {perm = array<i64: 0, 3, 1, 2>} : (tensor<1x2x1x3xi32>) -> tensor<1x3x2x1xi32>
 // CHECK-NEXT:     func.return [[FO]], [[CO]], [[N]]
+
+// -----
+
+// With one channel NCHW and NHWC hold the same bytes: the boundary conversions are reshapes.
+func.func @main(%x: tensor<1x1x4x4xui8>) -> tensor<1x1x2x2xui8> {
+  %m = qnn.maxpool %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, layout = "nchw"} : (tensor<1x1x4x4xui8>) -> tensor<1x1x2x2xui8>
+  func.return %m : tensor<1x1x2x2xui8>
+}
+
+// CHECK-LABEL:  func.func @main
+// CHECK-NEXT:     [[X:%.*]] = qnn.reshape %x : (tensor<1x1x4x4xui8>) -> tensor<1x4x4x1xui8>
+// CHECK-NEXT:     [[M:%.*]] = qnn.maxpool [[X]] {{{.*}}layout = "nhwc"} : (tensor<1x4x4x1xui8>) -> tensor<1x2x2x1xui8>
+// CHECK-NEXT:     [[O:%.*]] = qnn.reshape [[M]] : (tensor<1x2x2x1xui8>) -> tensor<1x1x2x2xui8>
+// CHECK-NEXT:     func.return [[O]]
