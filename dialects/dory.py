@@ -445,6 +445,8 @@ class KernelOp(IRDLOperation):
         for name, optional in self.BUFFERS:
             if not optional and self.buffer(name) is None:
                 raise VerifyException(f"{self.name}: buffer '{name}' is required")
+        if "requant_bits" in self.PARAMS and self.param("requant_bits") not in (32, 64):
+            raise VerifyException(f"{self.name}: requant_bits must be 32 or 64, got {self.param('requant_bits')}")
         for p in self.PARAMS:
             v = self.param(p)
             lo = -(1 << 31) if p in SIGNED_PARAMS else 0
@@ -475,9 +477,13 @@ CONV_PARAMS = (
 
 
 class _ConvLike(KernelOp):
-    """Fields shared by the conv, pointwise and depthwise calls (`PARAMS = CONV_PARAMS`)."""
+    """Fields shared by the conv, pointwise and depthwise calls.
 
-    PARAMS: ClassVar[tuple[str, ...]] = CONV_PARAMS
+    `requant_bits` (32 or 64) is not a C argument: it selects the PULP-NN variant whose `k` and
+    `lambda` are `int32_t*` or `int64_t*`."""
+
+    PARAMS: ClassVar[tuple[str, ...]] = (*CONV_PARAMS, "requant_bits")
+    requant_bits = prop_def(IntegerAttr)
     out_mult = prop_def(IntegerAttr)
     out_shift = prop_def(IntegerAttr)
     dim_in_x = prop_def(IntegerAttr)
@@ -612,8 +618,10 @@ class LinearOp(KernelOp):
     name = "dory.linear"
     C_FUNCTION: ClassVar[str] = "pulp_nn_linear"
     BUFFERS: ClassVar[tuple[tuple[str, bool], ...]] = (("in", False), ("bias", True), ("out", False), ("weights", False), ("k", True), ("lambda", True))
-    PARAMS: ClassVar[tuple[str, ...]] = ("out_mult", "out_shift", "dim_vec", "num_o_neurons", "flag_relu", "flag_batch_norm")
-    C_ARGS: ClassVar[tuple[str, ...]] = ("in", "bias", "out", "weights", "k", "lambda", *PARAMS)
+    PARAMS: ClassVar[tuple[str, ...]] = ("out_mult", "out_shift", "dim_vec", "num_o_neurons", "flag_relu",
+                                         "flag_batch_norm", "requant_bits")
+    C_ARGS: ClassVar[tuple[str, ...]] = ("in", "bias", "out", "weights", "k", "lambda", *PARAMS[:-1])
+    requant_bits = prop_def(IntegerAttr)
     in_ = operand_def(IndexType())
     bias = opt_operand_def(IndexType())
     out = operand_def(IndexType())

@@ -19,8 +19,14 @@ def _qnn() -> Dialect:
     return Qnn
 
 
+def _dory() -> Dialect:
+    from dory_xdsl.dialects.dory import Dory
+
+    return Dory
+
+
 def get_dialects() -> dict[str, Callable[[], Dialect]]:
-    return {"qnn": _qnn}
+    return {"qnn": _qnn, "dory": _dory}
 
 
 def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
@@ -34,7 +40,19 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return QnnToNhwcPass
 
+    def tile() -> type[ModulePass]:
+        from dory_xdsl.transforms.qnn_tile import QnnTilePass
+
+        return QnnTilePass
+
+    def convert_to_dory() -> type[ModulePass]:
+        from dory_xdsl.transforms.convert_qnn_to_dory import ConvertQnnToDoryPass
+
+        return ConvertQnnToDoryPass
+
     return {
+        "qnn-tile": tile,
+        "convert-qnn-to-dory": convert_to_dory,
         "qnn-fuse-requant": fuse_requant,
         "qnn-to-nhwc": to_nhwc,
     }

@@ -1,0 +1,62 @@
+"""`qnn-tile`: choose the L1 tiles of every layer with the Z3 model and record them on the op.
+
+Expects fused, NHWC qnn IR (after `qnn-fuse-requant` and `qnn-to-nhwc`): every layer op
+(`qnn.conv2d`, `qnn.linear`, `qnn.add`, `qnn.maxpool`, `qnn.avgpool`) must map onto one PULP-NN
+kernel (`dory_xdsl.kernel_layers` says which and why not). For each layer, in program order, it
+builds the layer's `LayerGeometry`, solves `dory_xdsl.tiling_model.tile_layer` (identical layers
+are solved once: the model caches them) and sets the attribute
+
+    dory.tiling = #dory.tiling<tile = [h, w, c], count = [nh, nw, nc], l1 = B, budget = L, ...>
+
+with the output tile sizes, tile counts, L1 bytes used, the budget, buffering, objective,
+modelled cycles, whether the optimum was proved, and the solve time. A layer that does not fit
+even with the smallest tiles fails the pass with a one-line message naming the layer and the
+bytes needed versus available.
+
+Options: `l1-bytes` (L1 budget per layer, default 36,700 as DORY), `objective` ("cost": modelled
+cycles, or "dory": DORY's L1-fill objective), `double-buffer` (default true), `timeout` (seconds
+per layer for Z3; the best tiling found so far is kept, marked not proved).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from dory_xdsl.dialects.dory import TilingAttr
+from dory_xdsl.kernel_layers import LAYER_OPS, kernel_layer
+from dory_xdsl.target import GAP8
+from dory_xdsl.tiling_model import tile_layer
+
+TILING = "dory.tiling"
+
+
+@dataclass(frozen=True)
+class QnnTilePass(ModulePass):
+    name = "qnn-tile"
+
+    l1_bytes: int = GAP8.l1_bytes
+    objective: str = "cost"
+    double_buffer: bool = True
+    timeout: float = 20.0
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        target = GAP8.with_budget(l1_bytes=self.l1_bytes)
+        for function in op.ops:
+            if not isinstance(function, func.FuncOp):
+                continue
+            layers = [o for o in function.body.walk() if isinstance(o, LAYER_OPS)]
+            for index, layer_op in enumerate(layers):
+                layer = kernel_layer(layer_op, index)
+                result = tile_layer(layer.geometry, target, self.objective, self.double_buffer,
+                                    self.timeout)
+                layer_op.attributes[TILING] = TilingAttr(
+                    tile=(result.sizes.h, result.sizes.w, result.sizes.c), count=result.counts,
+                    l1=result.l1_bytes, budget=target.l1_bytes, double_buffer=self.double_buffer,
+                    objective=self.objective, cycles=result.cycles, proved=result.proved_optimal,
+                    solve_us=round(result.solve_seconds * 1e6),
+                )
