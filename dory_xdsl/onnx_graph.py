@@ -129,6 +129,11 @@ def index_graph(model: onnx.ModelProto) -> Graph:
     return g
 
 
+def _key(node: onnx.NodeProto) -> tuple:
+    """Identity of a node by content (protobuf wrapper objects are not stable identities)."""
+    return tuple(node.output) or (node.op_type, node.name, tuple(node.input))
+
+
 def _sorted_copy(g: Graph) -> onnx.ModelProto:
     """The model with its nodes in dataflow order (shape inference reads them in file order)."""
     copy = onnx.ModelProto()
@@ -154,13 +159,13 @@ def dataflow_order(g: Graph) -> list[onnx.NodeProto]:
 def _depth_first(g: Graph, roots: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
     """Post-order of the nodes `roots` depend on. Raises on cycles and undefined inputs."""
     known = set(g.initializers) | {v.name for v in g.inputs}
-    state: dict[int, int] = {}  # id(node) -> 1 visiting, 2 done
+    state: dict[tuple, int] = {}  # _key(node) -> 1 visiting, 2 done
     order: list[onnx.NodeProto] = []
     for root in roots:
-        if state.get(id(root)) == 2:
+        if state.get(_key(root)) == 2:
             continue
         stack: list[tuple[onnx.NodeProto, int]] = [(root, 0)]
-        state[id(root)] = 1
+        state[_key(root)] = 1
         while stack:
             node, next_input = stack.pop()
             inputs = [name for name in node.input if name]
@@ -173,13 +178,13 @@ def _depth_first(g: Graph, roots: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
                 if producer is None:
                     raise DoryError(
                         f"{describe(node)}: input '{name}' is not defined (no initializer, graph input or producer)")
-                if state.get(id(producer)) == 1:
+                if state.get(_key(producer)) == 1:
                     raise DoryError(f"{describe(producer)}: the graph has a cycle through this node")
-                if state.get(id(producer)) != 2:
-                    state[id(producer)] = 1
+                if state.get(_key(producer)) != 2:
+                    state[_key(producer)] = 1
                     stack.append((producer, 0))
                 continue
-            state[id(node)] = 2
+            state[_key(node)] = 2
             order.append(node)
     return order
 
@@ -192,10 +197,10 @@ def split_float_tail(g: Graph, order: list[onnx.NodeProto]) -> tuple[list[onnx.N
     float tail reads, found from the graph outputs backwards.
     """
     float_tensors: set[str] = set()
-    tail_ids: set[int] = set()
+    tail_ids: set[tuple] = set()
     for node in order:
         if node.op_type in FLOAT_OPS or any(name in float_tensors for name in node.input):
-            tail_ids.add(id(node))
+            tail_ids.add(_key(node))
             float_tensors.update(node.output)
     results: list[str] = []
     seen: set[str] = set()
@@ -214,11 +219,11 @@ def split_float_tail(g: Graph, order: list[onnx.NodeProto]) -> tuple[list[onnx.N
     integer_nodes: list[onnx.NodeProto] = []
     # Keep the integer nodes the results depend on (order is already inputs-first).
     for node in reversed(order):
-        if id(node) in tail_ids:
+        if _key(node) in tail_ids:
             continue
         if any(out in needed for out in node.output):
             integer_nodes.append(node)
             needed.update(i for i in node.input if i)
     integer_nodes.reverse()
-    tail = [node for node in order if id(node) in tail_ids]
+    tail = [node for node in order if _key(node) in tail_ids]
     return integer_nodes, results, tail

@@ -122,15 +122,21 @@ def pad_dw_gemm_sigmoid() -> onnx.ModelProto:
     return b.model([("x", [1, 4, 6, 6])], [b.op("Sigmoid", [y])])
 
 
-def residual() -> onnx.ModelProto:
+def residual(scale_a: float = 16.0) -> onnx.ModelProto:
+    """NEMO residual add: floor((scale_a*a + 16*c) / 32), no Clip, read by a conv."""
     b = GraphBuilder()
     a = b.nemo_requant(b.conv("x", 2, 4), 4)
     c = b.nemo_requant(b.conv(a, 4, 4), 4)
-    s = b.op("Add", [b.op("Mul", [a, b.constant_node(32.0, np.float32)]),
+    s = b.op("Add", [b.op("Mul", [a, b.constant_node(scale_a, np.float32)]),
                      b.op("Mul", [c, b.constant_node(16.0, np.float32)])])
     s = b.op("Floor", [b.op("Div", [s, b.constant_node(32.0, np.float32)])])
     y = b.nemo_requant(b.conv(s, 4, 2), 2)
     return b.model([("x", [1, 2, 6, 6])], [y])
+
+
+def residual_wide() -> onnx.ModelProto:
+    """As `residual` with a + c/2: up to 382, wider than the 8 bits its consumer reads."""
+    return residual(scale_a=32.0)
 
 
 def quantlab_add() -> onnx.ModelProto:
@@ -162,7 +168,7 @@ def heads() -> onnx.ModelProto:
 
 
 GRAPHS = {f.__name__: f for f in (conv_requant, conv_div_not_pow2, quantlab_chain, pad_dw_gemm_sigmoid, residual,
-                                  quantlab_add, avgpool_tcn1d, heads)}
+                                  residual_wide, quantlab_add, avgpool_tcn1d, heads)}
 
 
 def shuffled(model: onnx.ModelProto, seed: int = 1) -> onnx.ModelProto:
