@@ -118,8 +118,9 @@ def index_graph(model: onnx.ModelProto) -> Graph:
         if shape is None:
             dims = [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
             raise DoryError(f"graph input '{value.name}' has a dynamic or unknown shape {dims}")
+    ordered = _sorted_copy(g)
     try:
-        inferred = shape_inference.infer_shapes(_sorted_copy(g))
+        inferred = shape_inference.infer_shapes(ordered)
     except Exception as error:
         raise DoryError(f"shape inference failed: {str(error).splitlines()[0] if str(error) else error}") from None
     for value in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
