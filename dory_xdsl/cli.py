@@ -78,8 +78,10 @@ def shape_text(shape: Sequence[int]) -> str:
 
 def command_run(args: argparse.Namespace) -> int:
     from dory_xdsl import golden as gold
+    from dory_xdsl.golden_numbering import by_dory_number
     from dory_xdsl.interpreter import main_function
-    from dory_xdsl.onnx_import import DROPPED_ATTR, import_onnx_file
+    from dory_xdsl.onnx_graph import index_graph, parse_model
+    from dory_xdsl.onnx_import import DROPPED_ATTR, import_onnx_bytes
 
     if args.golden and args.input:
         raise DoryError("--golden takes the input from input.txt: do not combine it with --input")
@@ -88,7 +90,8 @@ def command_run(args: argparse.Namespace) -> int:
     engine = get_engine(args.engine)
     if not Path(args.model).is_file():
         raise DoryError(f"{args.model}: no such model file")
-    module = import_onnx_file(args.model)
+    data = Path(args.model).read_bytes()
+    module = import_onnx_bytes(data, args.model)
     main = main_function(module)
     shapes = [tuple(arg.type.get_shape()) for arg in main.body.block.args]  # type: ignore[union-attr]
     golden_set = None
@@ -114,7 +117,8 @@ def command_run(args: argparse.Namespace) -> int:
         save_outputs(args.output, result.outputs)
     if golden_set is None:
         return 0
-    comparisons = gold.check_golden(result.layers, golden_set)
+    layers = by_dory_number(module, index_graph(parse_model(data, args.model)), result.layers)
+    comparisons = gold.check_golden(layers, golden_set)
     for comparison in comparisons:
         print(comparison.line())
     print(gold.summary_line(comparisons))

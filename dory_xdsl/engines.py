@@ -2,8 +2,9 @@
 
 An engine is a function `engine(module, inputs) -> EngineResult`: it runs the imported `qnn`
 module (as the ONNX importer produced it) on NCHW integer `inputs` and returns the final
-outputs and the output of every DORY layer (numbered as `dory_xdsl.golden.dory_layers` does;
-4-D layer outputs in NCHW, the logical layout, whatever layout the engine computes in).
+outputs and the output of every layer of the module, in the order of
+`dory_xdsl.golden.dory_layers(module)` (program order; `dory run` maps them to DORY's numbers),
+4-D layer outputs in NCHW, the logical layout, whatever layout the engine computes in.
 
 Engines are registered as `"module:function"` strings and imported only when chosen, so the
 command starts fast and an engine's dependencies (a C compiler, Z3, ...) load only when used.

@@ -4,13 +4,13 @@ File format (as written by DORY's generators): a header line `# <name> (shape [.
 is missing in some files, the shape is sometimes stale, a trailing `,` or `,\\` may follow),
 then one integer per line written like `12,`, `12.000,` or `12,\\`.
 
-Layer numbering (checked on every network of `dory_examples`): DORY layer N is the N-th *layer
-op* of `func.func @main` in program order, where a layer op is `qnn.conv2d`, `qnn.linear`,
-`qnn.add`, `qnn.maxpool` or `qnn.avgpool` (a pooling is its own layer, never fused with the
-conv before it). The layer's output is the op's result, followed through the chain of
+Layers: a DORY layer of the IR is a *layer op* of `func.func @main` (`qnn.conv2d`,
+`qnn.linear`, `qnn.add`, `qnn.maxpool`, `qnn.avgpool`; a pooling is its own layer, never fused
+with the conv before it). Its output is the op's result, followed through the chain of
 `qnn.requant` ops that consume it alone (the importer's requantization and ReLU clips, which
-the fusion pass folds into the op), so the same numbering holds before and after
-`qnn-fuse-requant`. Reshape, transpose, slice and concat are not layers.
+the fusion pass folds into the op), so the same layers exist before and after
+`qnn-fuse-requant` and `qnn-to-nhwc`. `dory_layers` lists them in program order; which of them
+is DORY's `out_layer<N>` follows the ONNX file's node order (`dory_xdsl.golden_numbering`).
 
 The golden tensor of a 4-D activation is compared in HWC order (channel fastest, what DORY
 writes for most networks) and in CHW order; the report says which matched. The shape in the
@@ -245,15 +245,17 @@ def compare(index: int, golden: GoldenTensor, array: np.ndarray) -> Comparison:
                       f"{count} differing elements in {best} order, max |diff| {worst}")
 
 
-def check_golden(layers: list[np.ndarray], golden: GoldenSet) -> list[Comparison]:
-    """One comparison per golden layer file against the DORY layer outputs (`layer_arrays`)."""
+def check_golden(layers: list[np.ndarray | None], golden: GoldenSet) -> list[Comparison]:
+    """One comparison per golden layer file; `layers[N]` is the output of DORY layer N (4-D in
+    NCHW), None when the model has no such layer."""
     results = []
     for index, tensor in golden.layers.items():
-        if index >= len(layers):
+        array = layers[index] if index < len(layers) else None
+        if array is None:
             results.append(Comparison(index, tensor, None, None, tensor.values.size, 0,
-                                      f"the model has only {len(layers)} DORY layers"))
+                                      f"the model has no DORY layer {index} ({len(layers)} layers)"))
             continue
-        results.append(compare(index, tensor, layers[index]))
+        results.append(compare(index, tensor, array))
     return results
 
 

@@ -99,7 +99,7 @@ def test_unmatched_golden_tensor_fails(case):
     (folder / "out_layer1.txt").write_text("# fc (shape [2])\n1,\n2,\n")
     result = dory("run", model, "--golden", folder)
     assert result.returncode == 1
-    assert "out_layer1 (fc) ?: MISMATCH (the model has only 1 DORY layers)" in result.stdout
+    assert "out_layer1 (fc) ?: MISMATCH (the model has no DORY layer 1 (1 layers))" in result.stdout
     assert result.stdout.splitlines()[-1] == "golden: 1/2 tensors bit-exact"
 
 
