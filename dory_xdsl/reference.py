@@ -167,6 +167,18 @@ def add(
     return np.clip(total >> shift, lo, hi)
 
 
+def _pool_windows(x: np.ndarray, kernel, strides, pads, fill: int, what: str):
+    """(output shape, iterator over the kernel taps' views) of a pooling window over padded x."""
+    n, h, w, c = x.shape
+    (kh, kw), (pt, pl, pb, pr) = kernel, pads
+    ho, wo = window_out(h, kh, strides[0], pt + pb), window_out(w, kw, strides[1], pl + pr)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"{what}: window {kh}x{kw} does not fit the padded {h}x{w} input")
+    xp = pad_hwc(x, pads, fill=fill)
+    views = (view for _, _, view in _taps(xp, kernel, strides, (1, 1), (ho, wo)))
+    return (n, ho, wo, c), views
+
+
 def maxpool(
     x: np.ndarray,
     kernel: Sequence[int],
@@ -175,15 +187,10 @@ def maxpool(
 ) -> np.ndarray:
     """Max over each window of `x[n, h, w, c]`; padded positions never win. Same dtype as `x`."""
     x = np.asarray(x)
-    n, h, w, c = x.shape
-    (kh, kw), (pt, pl, pb, pr) = kernel, pads
-    ho, wo = window_out(h, kh, strides[0], pt + pb), window_out(w, kw, strides[1], pl + pr)
-    if ho < 1 or wo < 1:
-        raise ValueError(f"maxpool: window {kh}x{kw} does not fit the padded {h}x{w} input")
     lowest = np.iinfo(_I64).min
-    xp = pad_hwc(x, pads, fill=lowest)
-    out = np.full((n, ho, wo, c), lowest, dtype=_I64)
-    for _, _, view in _taps(xp, kernel, strides, (1, 1), (ho, wo)):
+    shape, views = _pool_windows(x, kernel, strides, pads, lowest, "maxpool")
+    out = np.full(shape, lowest, dtype=_I64)
+    for view in views:
         np.maximum(out, view, out=out)
     return out.astype(x.dtype)
 
@@ -201,17 +208,11 @@ def avgpool(
 ) -> np.ndarray:
     """`clip((sum*mul // (kh*kw) + add) >> shift, lo, hi)` per window (padding counts as 0,
     `//` floors); exact int64 arithmetic. Returns int64."""
-    x = np.asarray(x)
-    n, h, w, c = x.shape
-    (kh, kw), (pt, pl, pb, pr) = kernel, pads
-    ho, wo = window_out(h, kh, strides[0], pt + pb), window_out(w, kw, strides[1], pl + pr)
-    if ho < 1 or wo < 1:
-        raise ValueError(f"avgpool: window {kh}x{kw} does not fit the padded {h}x{w} input")
-    xp = pad_hwc(x, pads)
-    total = np.zeros((n, ho, wo, c), dtype=_I64)
-    for _, _, view in _taps(xp, kernel, strides, (1, 1), (ho, wo)):
+    shape, views = _pool_windows(np.asarray(x), kernel, strides, pads, 0, "avgpool")
+    total = np.zeros(shape, dtype=_I64)
+    for view in views:
         total += view
-    return np.clip((total * mul // (kh * kw) + add) >> shift, lo, hi)
+    return np.clip((total * mul // (kernel[0] * kernel[1]) + add) >> shift, lo, hi)
 
 
 def cast_exact(values: np.ndarray, dtype: np.dtype | type, what: str) -> np.ndarray:
