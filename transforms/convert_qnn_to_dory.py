@@ -262,8 +262,8 @@ class _LayerLowering:
         ext_sum = _sum(body, ext_terms)
         loc_sum = _sum(body, loc_terms)
         for t in plan.body:
-            ext = body.const(t.l2) if ext_sum is None else body.add(ext_sum, body.const(t.l2))
-            loc = body.const(l1_base + t.l1) if loc_sum is None else body.add(loc_sum, body.const(l1_base + t.l1))
+            ext = _offset(body, ext_sum, t.l2)
+            loc = _offset(body, loc_sum, l1_base + t.l1)
             body.emit(dory.DmaStartOp(l2, ext, self.l1, loc, size=t.size, length=t.line, stride=t.stride,
                                       dir=direction, channel=channel))
         if plan.loops:
@@ -329,6 +329,13 @@ class _LayerLowering:
                 "stride_y": g.stride[0], **s,
             }
         self.body.emit(op_class(self.l1, buffers, params))
+
+
+def _offset(body: _Body, dynamic: SSAValue | None, static: int) -> SSAValue:
+    """`dynamic + static` (loop-dependent part plus constant part) as an index value."""
+    if dynamic is None:
+        return body.const(static)
+    return dynamic if static == 0 else body.add(dynamic, body.const(static))
 
 
 def _sum(body: _Body, terms: list[SSAValue]) -> SSAValue | None:
