@@ -77,10 +77,7 @@ def shape_text(shape: Sequence[int]) -> str:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from dory_xdsl import golden as gold
-    from dory_xdsl.golden_numbering import by_dory_number
     from dory_xdsl.interpreter import main_function
-    from dory_xdsl.onnx_graph import index_graph, parse_model
     from dory_xdsl.onnx_import import DROPPED_ATTR, import_onnx_bytes
 
     if args.golden and args.input:
@@ -94,20 +91,10 @@ def command_run(args: argparse.Namespace) -> int:
     module = import_onnx_bytes(data, args.model)
     main = main_function(module)
     shapes = [tuple(arg.type.get_shape()) for arg in main.body.block.args]  # type: ignore[union-attr]
-    golden_set = None
-    if args.golden:
-        golden_set = gold.read_golden_dir(args.golden)
-        if golden_set.input is None:
-            raise DoryError(f"{args.golden}: no input.txt")
-        if len(shapes) != 1:
-            raise DoryError(f"the model takes {len(shapes)} inputs; input.txt holds one")
-        array, order = gold.golden_input_array(golden_set.input, shapes[0])
-        print(f"input.txt ({golden_set.input.name}) {shape_text(shapes[0])} read in {order} order")
-        inputs = [array]
-    else:
-        inputs = load_inputs(args.input, shapes)
-    result = engine(module, inputs)
+    check = GoldenCheck(args.golden, module, data, args.model, shapes) if args.golden else None
+    inputs = check.inputs if check else load_inputs(args.input, shapes)
     dropped = main.attributes.get(DROPPED_ATTR)
+    result = engine(module, inputs)  # may lower `module` in place
     if dropped is not None:
         names = ", ".join(item.data for item in dropped.data)  # type: ignore[union-attr]
         print(f"note: outputs stop at the last integer tensors; float tail not run: {names}")
@@ -115,14 +102,42 @@ def command_run(args: argparse.Namespace) -> int:
         print(f"output{index}: {shape_text(output.shape)} {output.dtype}")
     if args.output:
         save_outputs(args.output, result.outputs)
-    if golden_set is None:
-        return 0
-    layers = by_dory_number(module, index_graph(parse_model(data, args.model)), result.layers)
-    comparisons = gold.check_golden(layers, golden_set)
-    for comparison in comparisons:
-        print(comparison.line())
-    print(gold.summary_line(comparisons))
-    return 0 if all(c.ok for c in comparisons) else 1
+    return check.report(args.engine, result.layers) if check else 0
+
+
+class GoldenCheck:
+    """`--golden DIR`: the input from input.txt, DORY's layer numbers (computed before the
+    engine runs, since engines may lower the module in place), and the report."""
+
+    def __init__(self, folder: str, module, data: bytes, model_name: str, shapes: list[tuple[int, ...]]):
+        from dory_xdsl import golden as gold
+        from dory_xdsl.golden_numbering import dory_positions
+        from dory_xdsl.onnx_graph import index_graph, parse_model
+
+        self.golden = gold.read_golden_dir(folder)
+        if self.golden.input is None:
+            raise DoryError(f"{folder}: no input.txt")
+        if len(shapes) != 1:
+            raise DoryError(f"the model takes {len(shapes)} inputs; input.txt holds one")
+        array, order = gold.golden_input_array(self.golden.input, shapes[0])
+        print(f"input.txt ({self.golden.input.name}) {shape_text(shapes[0])} read in {order} order")
+        self.inputs = [array]
+        self.positions = dory_positions(module, index_graph(parse_model(data, model_name)))
+        self.layer_count = len(gold.dory_layers(module))
+
+    def report(self, engine: str, layer_outputs: list[np.ndarray]) -> int:
+        """Print one line per golden tensor and the summary; 0 when all are bit-exact."""
+        from dory_xdsl import golden as gold
+        from dory_xdsl.golden_numbering import by_dory_number
+
+        if len(layer_outputs) != self.layer_count:
+            raise DoryError(f"engine '{engine}' returned {len(layer_outputs)} layer outputs, "
+                            f"the model has {self.layer_count} layers")
+        comparisons = gold.check_golden(by_dory_number(self.positions, layer_outputs), self.golden)
+        for comparison in comparisons:
+            print(comparison.line())
+        print(gold.summary_line(comparisons))
+        return 0 if all(c.ok for c in comparisons) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -179,8 +179,14 @@ def dory_numbering(module: ModuleOp, g: Graph) -> list[Layer | None]:
 
 
 
-def by_dory_number(module: ModuleOp, g: Graph, layer_outputs: list[np.ndarray]) -> list[np.ndarray | None]:
-    """`layer_outputs` (one per `dory_layers(module)`, program order) re-indexed by DORY number."""
+def dory_positions(module: ModuleOp, g: Graph) -> list[int | None]:
+    """For each DORY layer number, the program-order index of its IR layer in
+    `dory_layers(module)` (None: no counterpart). Compute it before an engine runs: engines may
+    lower the module in place."""
     position = {id(layer.op): i for i, layer in enumerate(dory_layers(module))}
-    return [None if layer is None else layer_outputs[position[id(layer.op)]]
-            for layer in dory_numbering(module, g)]
+    return [None if layer is None else position[id(layer.op)] for layer in dory_numbering(module, g)]
+
+
+def by_dory_number(positions: list[int | None], layer_outputs: list[np.ndarray]) -> list[np.ndarray | None]:
+    """`layer_outputs` (program order, as engines return them) re-indexed by DORY number."""
+    return [None if p is None else layer_outputs[p] for p in positions]

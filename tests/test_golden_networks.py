@@ -13,7 +13,7 @@ from xdsl.context import Context
 from dory_xdsl.cli import main
 from dory_xdsl.golden import check_golden, golden_input_array, layer_arrays, read_golden_dir
 from dory_xdsl.interpreter import evaluate, main_function
-from dory_xdsl.golden_numbering import by_dory_number
+from dory_xdsl.golden_numbering import by_dory_number, dory_positions
 from dory_xdsl.onnx_graph import index_graph, parse_model
 from dory_xdsl.onnx_import import import_onnx_bytes
 from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
@@ -65,5 +65,6 @@ def test_golden_after_fusion_and_nhwc(model):
     QnnFuseRequantPass().apply(ctx, module)
     QnnToNhwcPass().apply(ctx, module)
     outputs = layer_arrays(module, evaluate(module, [x]).values)
-    results = check_golden(by_dory_number(module, index_graph(parse_model(data, "m")), outputs), golden)
+    positions = dory_positions(module, index_graph(parse_model(data, "m")))
+    results = check_golden(by_dory_number(positions, outputs), golden)
     assert [r.line() for r in results if not r.ok] == []
