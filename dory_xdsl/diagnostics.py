@@ -25,6 +25,12 @@ def run_reporting_errors(tool: str, body: Callable[[], object]) -> int:
     """
     try:
         result = body()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`dory run ... | head`): not an error of ours to report.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except (DiagnosticException, VerifyException, ParseError, PassFailedException, ValueError,
             OSError) as error:
         if os.environ.get("DORY_TRACEBACK"):
