@@ -153,3 +153,21 @@ def test_console_script_lists_engines():
     script = Path(sys.executable).parent / "dory"
     result = subprocess.run([script, "run", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "{reference" in result.stdout
+
+
+def engine_missing_a_layer(module, inputs):
+    from dory_xdsl.engines import EngineResult, reference_engine
+
+    result = reference_engine(module, inputs)
+    return EngineResult(result.outputs, result.layers[:-1])
+
+
+def test_engines_plug_in_and_their_layer_count_is_checked(case, monkeypatch, capsys):
+    from dory_xdsl import engines
+    from dory_xdsl.cli import main
+
+    root, model, x, y = case
+    folder = root / "good" if (root / "good").exists() else write_golden(root / "good", x, y)
+    monkeypatch.setitem(engines.ENGINES, "partial", f"{__name__}:engine_missing_a_layer")
+    assert main(["run", str(model), "--golden", str(folder), "--engine", "partial"]) == 1
+    assert "dory: error: engine 'partial' returned 0 layer outputs, the model has 1 layers" in capsys.readouterr().err
