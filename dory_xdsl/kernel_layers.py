@@ -16,7 +16,7 @@ parameter arrays in the layout the kernel reads (all derived at compile time):
 - add: `qnn.add` with add_a = add_b = 0 and one of shift_a/shift_b zero is exactly
   `(a*m1 + b*m2) >> d` (`m1 = mul_a << shift_b`, ...), which `pulp_nn_add` computes when the
   multipliers are in [0, 32767], the clip is [0, 255] and the shifted sum stays below 2^16.
-- maxpool; avgpool with mul, add >= 0 and clip [0, 255] (`flag_requant` unless mul = 1, add =
+- maxpool (not wider than its input: the kernel pools rows in place); avgpool with mul, add >= 0 and clip [0, 255] (`flag_requant` unless mul = 1, add =
   shift = 0), and no unsigned overflow of `sum*mul`.
 
 Anything else raises `DoryError` naming the op and the reason.
@@ -219,6 +219,9 @@ def _pool(op: qnn.MaxPoolOp | qnn.AvgPoolOp, index: int, name: str) -> KernelLay
     kind = "maxpool" if isinstance(op, qnn.MaxPoolOp) else "avgpool"
     g = LayerGeometry(kind, h, w, c, c, kh, kw, _ints(op.strides), _ints(op.pads), name=name)  # type: ignore[arg-type]
     scalars: dict[str, int] = {}
+    if kind == "maxpool" and g.w_out > w:
+        raise _fail(op, name, f"pulp_nn_maxpool pools rows in place: {g.w_out} output columns do not fit "
+                              f"the {w} input columns")
     if isinstance(op, qnn.AvgPoolOp):
         mul, add, shift = op.mul.value.data, op.add.value.data, op.shift.value.data
         if (op.lo.value.data, op.hi.value.data) != (0, 255):
