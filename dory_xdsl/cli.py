@@ -7,6 +7,9 @@ or runs on an `.npy` input (NCHW, as the ONNX graph takes it; `.npz` with one ar
 input, in order, for several inputs) and saves the final output (`.npy`; with several outputs
 an `.npz` with keys `output0`, `output1`, ...).
 
+`dory gen-mobilenet --width W --resolution R --seed S -o DIR` writes an integer MobileNetV1 graph
+with golden data (`dory_xdsl.mobilenet`).
+
 User errors print `dory: error: <one line>` and exit 1 (`DORY_TRACEBACK=1` shows the traceback).
 """
 
@@ -22,6 +25,7 @@ import numpy as np
 from dory_xdsl.diagnostics import run_reporting_errors
 from dory_xdsl.engines import ENGINES, get_engine
 from dory_xdsl.errors import DoryError
+from dory_xdsl.mobilenet import add_gen_mobilenet_parser
 
 
 def add_run_parser(subparsers) -> None:
@@ -42,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dory", description="dory-xdsl: deploy quantized networks on GAP-8.")
     subparsers = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
     add_run_parser(subparsers)
+    add_gen_mobilenet_parser(subparsers)
     return parser
 
 
