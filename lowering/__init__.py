@@ -1,1 +1,1 @@
-"""dory-xdsl lowering (installed as dory_xdsl.lowering)."""
+"""C emission for GAP-8: the printer of the `dory`-level IR and the application templates."""

@@ -1,0 +1,195 @@
+"""`dory compile MODEL.onnx -o APP`: from an ONNX model to a GAP-8 application directory.
+
+Pipeline (`lower_module`): `qnn-fuse-requant` -> `qnn-widen-requant` (one requant width for
+the build-wide PULP-NN variant) -> `qnn-to-nhwc` -> `qnn-tile` -> `convert-qnn-to-dory`, then
+`dory_xdsl.lowering.app.gap8_app` prints the files. With `--golden DIR` the app embeds the
+golden input and checks a byte-sum checksum of every golden layer output; with `--input X.npy`
+it runs on that input. The L2 plan must fit the L2 left after the code reservation.
+Output is deterministic: compiling twice gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import MemRefType, ModuleOp
+
+from dory_xdsl.errors import DoryError
+from dory_xdsl.target import GAP8
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    l1_bytes: int = GAP8.l1_bytes
+    l2_code_reserved: int = GAP8.l2_code_reserved
+    objective: str = "cost"
+    double_buffer: bool = True
+    timeout: float = 20.0
+
+
+@dataclass
+class CompiledApp:
+    """A lowered module and its application files, with figures for reports."""
+
+    module: ModuleOp
+    files: dict[str, bytes]
+    layer_tiles: dict[int, int] = field(default_factory=dict)  # layer index -> number of tiles
+    l2_bytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def multi_tile_layers(self) -> int:
+        return sum(1 for n in self.layer_tiles.values() if n > 1)
+
+
+def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions()) -> ModuleOp:
+    """Run the compile pipeline on an imported qnn module (in place) and return it."""
+    from dory_xdsl.transforms.convert_qnn_to_dory import ConvertQnnToDoryPass
+    from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
+    from dory_xdsl.transforms.qnn_tile import QnnTilePass
+    from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass
+    from dory_xdsl.transforms.qnn_widen_requant import QnnWidenRequantPass
+
+    ctx = Context()
+    for p in (QnnFuseRequantPass(), QnnWidenRequantPass(), QnnToNhwcPass(),
+              QnnTilePass(l1_bytes=options.l1_bytes, objective=options.objective,
+                          double_buffer=options.double_buffer, timeout=options.timeout),
+              ConvertQnnToDoryPass()):
+        p.apply(ctx, module)
+    return module
+
+
+def layer_out_types(module: ModuleOp) -> dict[int, MemRefType]:
+    """DORY layer index -> the memref type of its output (the last argument of its function)."""
+    from dory_xdsl.lowering.c_printer import layer_functions
+
+    return {f.attributes["dory.layer"].value.data: f.body.block.args[-1].type  # type: ignore[union-attr]
+            for f in layer_functions(module)}
+
+
+def golden_checksums(module: ModuleOp, golden_dir: str | Path) -> dict[int, int]:
+    """Byte-sum checksums of the golden layer outputs, in each layer's output element type."""
+    from dory_xdsl.golden import read_golden_dir
+    from dory_xdsl.lowering.c_printer import byte_checksum
+    from dory_xdsl.tensors import numpy_dtype
+
+    golden = read_golden_dir(golden_dir)
+    sums = {}
+    for index, out_type in layer_out_types(module).items():
+        tensor = golden.layers.get(index)
+        if tensor is None:
+            continue
+        dtype = numpy_dtype(out_type.element_type).newbyteorder("<")
+        sums[index] = byte_checksum(tensor.values.astype(dtype).tobytes())
+    return sums
+
+
+def main_input_types(module: ModuleOp) -> list[MemRefType]:
+    from dory_xdsl.lowering.c_printer import count_inputs, main_of
+
+    main = main_of(module)
+    return [a.type for a in list(main.body.block.args)[:count_inputs(main)]]  # type: ignore[misc]
+
+
+def compile_module(module: ModuleOp, *, name: str = "network", source: str = "",
+                   inputs: Sequence[np.ndarray] | None = None, golden_dir: str | Path | None = None,
+                   options: CompileOptions = CompileOptions()) -> CompiledApp:
+    """Lower an imported qnn module and print its application (inputs NCHW as ONNX takes them)."""
+    from dory_xdsl.lowering.app import gap8_app, input_bytes
+    from dory_xdsl.lowering.c_printer import NetworkPrinter, layer_functions
+    from dory_xdsl.tensors import numpy_dtype
+
+    start = time.perf_counter()
+    lower_module(module, options)
+    data = None
+    if inputs is not None:
+        types = main_input_types(module)
+        if len(types) != len(inputs):
+            raise DoryError(f"{len(inputs)} input(s) given, the network takes {len(types)}")
+        for i, (array, t) in enumerate(zip(inputs, types)):
+            if tuple(array.shape) != tuple(t.get_shape()):
+                raise DoryError(f"input {i}: shape {list(array.shape)}, the network takes {list(t.get_shape())}")
+        data = input_bytes(inputs, [numpy_dtype(t.element_type) for t in types])
+    sums = golden_checksums(module, golden_dir) if golden_dir is not None else None
+    files = gap8_app(module, name=name, source=source, inputs=data, golden_checksums=sums)
+    l2 = NetworkPrinter(module).plan()[0].total
+    budget = GAP8.with_budget(l2_code_reserved=options.l2_code_reserved).l2_activation_bytes
+    if l2 > budget:
+        raise DoryError(f"the network needs {l2} B of L2 for activations and staged weights, "
+                        f"but only {budget} B are left after the code reservation")
+    tiles = {}
+    for f in layer_functions(module):
+        tiling = f.attributes.get("dory.tiling")
+        counts = tiling.counts if tiling is not None else (1, 1, 1)  # type: ignore[union-attr]
+        tiles[f.attributes["dory.layer"].value.data] = int(np.prod(counts))  # type: ignore[union-attr]
+    return CompiledApp(module, files, tiles, l2, time.perf_counter() - start)
+
+
+def golden_inputs(module: ModuleOp, golden_dir: str | Path) -> list[np.ndarray]:
+    """The golden `input.txt` as the NCHW input array of an imported (qnn) module."""
+    from dory_xdsl.golden import golden_input_array, read_golden_dir
+    from dory_xdsl.interpreter import main_function
+
+    golden = read_golden_dir(golden_dir)
+    if golden.input is None:
+        raise DoryError(f"{golden_dir}: no input.txt")
+    shapes = [tuple(a.type.get_shape()) for a in main_function(module).body.block.args]  # type: ignore[union-attr]
+    if len(shapes) != 1:
+        raise DoryError(f"the model takes {len(shapes)} inputs; input.txt holds one")
+    return [golden_input_array(golden.input, shapes[0])[0]]
+
+
+def command_compile(args) -> int:
+    """`dory compile`: write the application of MODEL.onnx to the output directory."""
+    from dory_xdsl.lowering.app import write_app
+    from dory_xdsl.onnx_import import import_onnx_file
+
+    model = Path(args.model)
+    if not model.is_file():
+        raise DoryError(f"{model}: no such model file")
+    module = import_onnx_file(str(model))
+    inputs = None
+    if args.golden:
+        inputs = golden_inputs(module, args.golden)
+    elif args.input:
+        from dory_xdsl.cli import load_inputs
+        from dory_xdsl.interpreter import main_function
+
+        shapes = [tuple(a.type.get_shape()) for a in main_function(module).body.block.args]  # type: ignore[union-attr]
+        inputs = load_inputs(args.input, shapes)
+    options = CompileOptions(l1_bytes=args.l1_bytes, l2_code_reserved=args.l2_code_reserved,
+                             objective=args.objective)
+    out = Path(args.output)
+    app = compile_module(module, name=_app_name(out), source=model.name, inputs=inputs,
+                         golden_dir=args.golden, options=options)
+    write_app(app.files, out)
+    print(f"{out}: {len(app.layer_tiles)} layers ({app.multi_tile_layers} with more than one tile), "
+          f"L2 {app.l2_bytes} B, weights {len(app.files['weights.bin'])} B, "
+          f"compiled in {app.seconds:.1f} s")
+    return 0
+
+
+def _app_name(path: Path) -> str:
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in path.resolve().name)
+    return name if name and not name[0].isdigit() else f"app_{name}"
+
+
+def add_compile_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "compile", help="compile a model into a GAP-8 application (C, Makefile, weights)",
+        description="Compile MODEL.onnx into a gap_sdk application directory.",
+    )
+    p.add_argument("model", help="ONNX model (NEMO / Quantlab integer graph)")
+    p.add_argument("-o", "--output", required=True, metavar="APP", help="application directory to write")
+    p.add_argument("--golden", metavar="DIR", help="embed input.txt and check every golden layer's checksum")
+    p.add_argument("--input", metavar="X.npy", help="input tensor (NCHW) to embed; .npz for several inputs")
+    p.add_argument("--l1-bytes", type=int, default=GAP8.l1_bytes, help="L1 budget per layer (default %(default)s)")
+    p.add_argument("--l2-code-reserved", type=int, default=GAP8.l2_code_reserved,
+                   help="L2 bytes kept for code (default %(default)s)")
+    p.add_argument("--objective", choices=("cost", "dory"), default="cost", help="tiling objective")
+    p.set_defaults(command=command_compile)

@@ -1,0 +1,587 @@
+"""Print `dory`-level IR (the output of `convert-qnn-to-dory`) as GAP-8 C.
+
+One `match op:` dispatch per kind of function, in the style of xDSL's CSL printer:
+
+- a *layer function* (`func.func` with `dory.layer`) becomes `static void <name>(void *arg)`,
+  run by every core of a `pi_cl_team_fork`. Its DMA commands, waits and `dory.zero` run on
+  core 0 only (grouped in `if (core == 0) { ... }` blocks); every kernel-call op becomes
+  `pi_cl_team_barrier(0); <PULP-NN call>; pi_cl_team_barrier(0);` so all cores see the data
+  core 0 waited for, and core 0 moves the output only after every core finished. `scf.for`
+  is a C `for`, `arith` index ops are C expressions, `arith.constant` is inlined. Each DMA
+  channel gets an array of `pi_cl_dma_cmd_t` as large as the most commands the IR ever has
+  pending on it (computed from the IR, loop trip counts included); `dory.dma_wait` waits for
+  all of them.
+- `func.func @main` becomes the body of `network_run` (cluster core 0): the L1 arena, the L2
+  buffers at the offsets of `dory_xdsl.lowering.l2_plan` (network inputs and outputs too), the
+  parameters (`memref.get_global`: an L3 -> L2 copy into a planned L2 buffer, or the address
+  of the L2 C array with `DORY_WEIGHTS_L2`), one team fork per `func.call` with per-layer
+  cycle counters and golden checksums, and L2 data ops (`dory.copy`, `dory.transpose`,
+  `dory.slice`, `dory.concat`) as byte/element loops.
+
+Every number in the C comes from the IR; the printer decides only names and L2 placement.
+Generated code includes only `pmsis.h` and `pulp_nn_kernels.h` (no libc headers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.dialects import arith, func, memref, scf
+from xdsl.dialects.builtin import IntegerAttr, IntegerType, MemRefType, ModuleOp, Signedness, StringAttr
+from xdsl.ir import Block, BlockArgument, Operation, SSAValue
+
+from dory_xdsl.dialects import dory
+from dory_xdsl.errors import DoryError
+from dory_xdsl.lowering.l2_plan import L2Buffer, L2Plan, plan_l2
+
+DIRECTION = {"l2_to_l1": "PI_CL_DMA_DIR_EXT2LOC", "l1_to_l2": "PI_CL_DMA_DIR_LOC2EXT"}
+PARAM_ALIGN = 8
+
+# C type of each pointer argument of the PULP-NN calls (by the dialect's buffer names)
+POINTER_TYPES = {
+    "in": "uint8_t", "in1": "uint8_t", "in2": "uint8_t", "out": "uint8_t", "im2col": "uint8_t",
+    "bufferB": "uint8_t", "bufferC": "uint8_t", "weights": "int8_t", "bias": "int8_t",
+    "k": "PULP_NN_KL_T", "lambda": "PULP_NN_KL_T",
+}
+
+
+def c_type(t: MemRefType) -> str:
+    """C element type of an integer memref."""
+    elem = t.element_type
+    if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32, 64):
+        raise DoryError(f"memref element type {elem} has no C type")
+    unsigned = elem.signedness.data == Signedness.UNSIGNED
+    return f"{'u' if unsigned else ''}int{elem.width.data}_t"
+
+
+def elem_bytes(t: MemRefType) -> int:
+    return t.element_type.width.data // 8  # type: ignore[attr-defined]
+
+
+def num_bytes(t: MemRefType) -> int:
+    return dory.memref_bytes(t)
+
+
+def _int(attr: IntegerAttr) -> int:
+    return attr.value.data
+
+
+class CWriter:
+    """Indented lines."""
+
+    def __init__(self, indent: int = 0):
+        self.lines: list[str] = []
+        self.level = indent
+
+    def line(self, text: str = "") -> None:
+        self.lines.append("    " * self.level + text if text else "")
+
+    def directive(self, text: str) -> None:
+        """A preprocessor line (always in column 0)."""
+        self.lines.append(text)
+
+    def open(self, text: str) -> None:
+        self.line(f"{text} {{" if text else "{")
+        self.level += 1
+
+    def close(self, text: str = "}") -> None:
+        self.level -= 1
+        self.line(text)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- module view
+
+
+def layer_functions(module: ModuleOp) -> list[func.FuncOp]:
+    return [op for op in module.ops if isinstance(op, func.FuncOp) and "dory.layer" in op.attributes]
+
+
+def main_of(module: ModuleOp) -> func.FuncOp:
+    for op in module.ops:
+        if isinstance(op, func.FuncOp) and op.sym_name.data == "main":
+            return op
+    raise DoryError("the module has no func.func @main (run convert-qnn-to-dory first)")
+
+
+def globals_of(module: ModuleOp) -> list[memref.GlobalOp]:
+    return [op for op in module.ops if isinstance(op, memref.GlobalOp)]
+
+
+def global_bytes(op: memref.GlobalOp) -> bytes:
+    """Little-endian bytes of a global's dense initial value (as GAP-8 and the host store it)."""
+    from dory_xdsl.tensors import to_numpy
+
+    array = to_numpy(op.initial_value)  # type: ignore[arg-type]
+    return np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
+
+
+def requant_bits(module: ModuleOp) -> int | None:
+    """Width of the k / lambda arrays (one build-wide PULP-NN variant), None without any."""
+    widths = set()
+    for f in layer_functions(module):
+        for arg in f.body.block.args:
+            if arg.name_hint in ("k", "lambda_") and isinstance(arg.type, MemRefType):
+                widths.add(arg.type.element_type.width.data)  # type: ignore[attr-defined]
+    if len(widths) > 1:
+        raise DoryError("layers mix 32- and 64-bit requant constants; PULP-NN is built for one "
+                        "width (run qnn-widen-requant before qnn-tile)")
+    return widths.pop() if widths else None
+
+
+def weight_layout(module: ModuleOp) -> dict[str, tuple[int, int]]:
+    """Global name -> (byte offset in weights.bin / L3, size): in module order, 8-B aligned."""
+    layout, offset = {}, 0
+    for g in globals_of(module):
+        size = num_bytes(g.type)  # type: ignore[arg-type]
+        layout[g.sym_name.data] = (offset, size)
+        offset = (offset + size + PARAM_ALIGN - 1) // PARAM_ALIGN * PARAM_ALIGN
+    return layout
+
+
+def weights_image(module: ModuleOp) -> bytes:
+    """The contents of weights.bin (the L3 image of every parameter)."""
+    layout = weight_layout(module)
+    total = max((o + s for o, s in layout.values()), default=0)
+    image = bytearray(total)
+    for g in globals_of(module):
+        offset, size = layout[g.sym_name.data]
+        image[offset:offset + size] = global_bytes(g)
+    return bytes(image)
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+class _Names:
+    """C names of SSA values: constants inline, arguments by hint, others v<N> / i<N>."""
+
+    def __init__(self) -> None:
+        self.names: dict[SSAValue, str] = {}
+        self.counter = 0
+
+    def __getitem__(self, value: SSAValue) -> str:
+        owner = value.owner
+        if isinstance(owner, arith.ConstantOp):
+            return str(_int(owner.value))  # type: ignore[arg-type]
+        if value not in self.names:
+            raise DoryError(f"value {value} is used before it is printed")
+        return self.names[value]
+
+    def fresh(self, value: SSAValue, prefix: str) -> str:
+        name = f"{prefix}{self.counter}"
+        self.counter += 1
+        self.names[value] = name
+        return name
+
+
+def arg_names(f: func.FuncOp) -> list[str]:
+    """C identifiers of a layer function's arguments (`lambda_` -> `lambda_`)."""
+    names = []
+    for i, arg in enumerate(f.body.block.args):
+        hint = arg.name_hint or f"arg{i}"
+        names.append(hint if hint not in names else f"{hint}{i}")
+    return names
+
+
+def _trip_count(op: scf.ForOp) -> int:
+    lb, ub, step = (_const(v, op) for v in (op.lb, op.ub, op.step))
+    return max(0, -(-(ub - lb) // step))
+
+
+def _const(value: SSAValue, user: Operation) -> int:
+    owner = value.owner
+    if not isinstance(owner, arith.ConstantOp):
+        raise DoryError(f"{user.name}: loop bounds must be constants")
+    return _int(owner.value)  # type: ignore[arg-type]
+
+
+def dma_queue_sizes(block: Block) -> dict[str, int]:
+    """Most commands pending at once on each DMA channel (the size of its command array)."""
+    pending: dict[str, int] = {}
+    peak: dict[str, int] = {}
+
+    def walk(b: Block, times: int) -> None:
+        for op in b.ops:
+            match op:
+                case dory.DmaStartOp():
+                    ch = op.channel.data
+                    pending[ch] = pending.get(ch, 0) + times
+                    peak[ch] = max(peak.get(ch, 0), pending[ch])
+                case dory.DmaWaitOp():
+                    pending[op.channel.data] = 0
+                case scf.ForOp():
+                    if any(isinstance(o, dory.DmaWaitOp) for o in op.body.walk()):
+                        raise DoryError("scf.for: a dory.dma_wait inside a loop is not supported")
+                    walk(op.body.block, times * _trip_count(op))
+                case _:
+                    pass
+
+    walk(block, 1)
+    return dict(sorted(peak.items()))
+
+
+@dataclass
+class LayerC:
+    """The C of one layer function and what the network needs to call it."""
+
+    name: str
+    index: int
+    kernel: str
+    args: list[str]
+    code: str
+    tiles: int
+
+
+class LayerPrinter:
+    """Prints one layer function (see the module docstring)."""
+
+    def __init__(self, f: func.FuncOp):
+        self.f = f
+        self.names = _Names()
+        self.w = CWriter()
+        self.in_core0 = False
+        self.kernel_calls = 0
+
+    def print(self) -> LayerC:
+        f, w = self.f, self.w
+        name = f.sym_name.data
+        args = arg_names(f)
+        index = _int(f.attributes["dory.layer"])  # type: ignore[arg-type]
+        kernel = f.attributes["dory.kernel"]
+        tiling = f.attributes.get("dory.tiling")
+        w.line(f"/* layer {index}: {kernel.data if isinstance(kernel, StringAttr) else '?'}"
+               + (f", tiles {list(tiling.sizes)} x {list(tiling.counts)}, L1 {tiling.l1.data} of "
+                  f"{tiling.budget.data} B */" if isinstance(tiling, dory.TilingAttr) else " */"))
+        w.open(f"static void {name}(void *arg)")
+        w.line(f"struct {name}_args *a = (struct {name}_args *)arg;")
+        for value, arg in zip(f.body.block.args, args):
+            self.names.names[value] = arg
+            w.line(f"uint8_t *{arg} = a->{arg};")
+        w.line("const int core = pi_core_id();")
+        for channel, size in dma_queue_sizes(f.body.block).items():
+            w.line(f"pi_cl_dma_cmd_t dma_{channel}[{size}];")
+            w.line(f"int dma_{channel}_n = 0;")
+        for value, arg in zip(f.body.block.args, args):
+            if not value.uses:
+                w.line(f"(void){arg};")
+        self.block(f.body.block)
+        self.leave_core0()
+        w.close()
+        return LayerC(name, index, kernel.data if isinstance(kernel, StringAttr) else "", args, w.text(),
+                      self.kernel_calls)
+
+    def enter_core0(self) -> None:
+        if not self.in_core0:
+            self.w.open("if (core == 0)")
+            self.in_core0 = True
+
+    def leave_core0(self) -> None:
+        if self.in_core0:
+            self.w.close()
+            self.in_core0 = False
+
+    def block(self, block: Block) -> None:
+        for op in block.ops:
+            self.op(op)
+
+    def op(self, op: Operation) -> None:
+        w, n = self.w, self.names
+        match op:
+            case arith.ConstantOp():
+                pass
+            case arith.AddiOp() | arith.MuliOp() | arith.SubiOp():
+                self.enter_core0()
+                sym = {arith.AddiOp: "+", arith.MuliOp: "*", arith.SubiOp: "-"}[type(op)]
+                lhs, rhs = n[op.lhs], n[op.rhs]
+                w.line(f"const uint32_t {n.fresh(op.result, 'v')} = {lhs} {sym} {rhs};")
+            case scf.ForOp():
+                if op.iter_args:
+                    raise DoryError("scf.for with iter_args is not supported by the C printer")
+                self.enter_core0()
+                iv = n.fresh(op.body.block.args[0], "i")
+                w.open(f"for (uint32_t {iv} = {n[op.lb]}; {iv} < {n[op.ub]}; {iv} += {n[op.step]})")
+                self.block(op.body.block)
+                w.close()
+            case scf.YieldOp():
+                pass
+            case dory.DmaStartOp():
+                self.enter_core0()
+                ch = op.channel.data
+                ext = f"(uint32_t)(uintptr_t)({n[op.l2]} + {n[op.ext]})"
+                loc = f"(uint32_t)(uintptr_t)({n[op.l1]} + {n[op.loc]})"
+                size = _int(op.size)
+                cmd = f"&dma_{ch}[dma_{ch}_n++]"
+                if op.is_2d:
+                    w.line(f"pi_cl_dma_cmd_2d({ext}, {loc}, {size}, {_int(op.stride)}, {_int(op.length)}, "
+                           f"{DIRECTION[op.dir.data]}, {cmd});")
+                else:
+                    w.line(f"pi_cl_dma_cmd({ext}, {loc}, {size}, {DIRECTION[op.dir.data]}, {cmd});")
+            case dory.DmaWaitOp():
+                self.enter_core0()
+                ch = op.channel.data
+                w.line(f"dory_dma_wait(dma_{ch}, &dma_{ch}_n);")
+            case dory.ZeroOp():
+                self.enter_core0()
+                w.line(f"dory_zero({n[op.l1]} + {n[op.loc]}, {_int(op.size)});")
+            case dory.KernelOp():
+                self.leave_core0()
+                w.line("pi_cl_team_barrier(0);")
+                w.line(f"{op.C_FUNCTION}({', '.join(self.kernel_args(op))});")
+                w.line("pi_cl_team_barrier(0);")
+                self.kernel_calls += 1
+            case func.ReturnOp():
+                pass
+            case _:
+                raise DoryError(f"{op.name}: the GAP-8 C printer does not handle this op in a layer function")
+
+    def kernel_args(self, op: dory.KernelOp) -> Iterator[str]:
+        buffers = {name for name, _ in op.BUFFERS}
+        l1 = self.names[op.l1]
+        for arg in op.C_ARGS:
+            if arg in buffers:
+                value = op.buffer(arg)
+                if value is None:
+                    yield "NULL"
+                else:
+                    ctype = "int32_t" if (arg == "out" and isinstance(op, dory.LinearOut32Op)) else POINTER_TYPES[arg]
+                    yield f"({ctype} *)({l1} + {self.names[value]})"
+            else:
+                yield str(op.param(arg))
+
+
+# ----------------------------------------------------------------------------- network
+
+
+@dataclass
+class NetworkC:
+    """Everything `network.c` / `network.h` need, printed from the IR."""
+
+    layers: list[LayerC]
+    structs: str
+    run_body: str
+    l2_bytes: int
+    inputs: list[tuple[int, int]]  # (L2 offset, bytes) of each network input
+    outputs: list[tuple[int, int]]
+    weights: dict[str, tuple[int, int]]
+    weights_bytes: int
+    requant_bits: int | None
+    layer_output_bytes: dict[int, int] = field(default_factory=dict)
+    l1_bytes: int = 0
+
+
+def count_inputs(main: func.FuncOp) -> int:
+    """Network inputs are the leading arguments of @main that nothing writes; the outputs
+    (written by a layer call or an L2 data op) follow them."""
+    args = list(main.body.block.args)
+    for i, arg in enumerate(args):
+        if any(_writes(u.operation, u.index) for u in arg.uses):
+            if not all(any(_writes(u.operation, u.index) for u in a.uses) or not a.uses for a in args[i:]):
+                raise DoryError("@main: network inputs must precede the output buffers")
+            return i
+    return len(args)
+
+
+def _writes(op: Operation, index: int) -> bool:
+    if isinstance(op, func.CallOp):
+        return index == len(op.operands) - 1
+    if isinstance(op, dory.CopyOp | dory.TransposeOp | dory.SliceOp | dory.ConcatOp):
+        return op.operands[index] is op.dst
+    return False
+
+
+def _top(op: Operation, block: Block) -> Operation:
+    while op.parent_block() is not block:
+        parent = op.parent_op()
+        assert parent is not None
+        op = parent
+    return op
+
+
+class NetworkPrinter:
+    """Prints `func.func @main` as the body of `network_run` (see the module docstring)."""
+
+    def __init__(self, module: ModuleOp, golden_checksums: dict[int, int] | None = None):
+        self.module = module
+        self.main = main_of(module)
+        self.n_inputs = count_inputs(self.main)
+        self.golden = golden_checksums or {}
+        self.layers = {f.sym_name.data: LayerPrinter(f).print() for f in layer_functions(module)}
+        self.weights = weight_layout(module)
+
+    # ------------------------------------------------------------------ L2 plan
+
+    def plan(self) -> tuple[L2Plan, dict[SSAValue, str]]:
+        block = self.main.body.block
+        ops = list(block.ops)
+        position = {op: i for i, op in enumerate(ops)}
+        end = len(ops) + 1
+        names: dict[SSAValue, str] = {}
+        buffers: list[L2Buffer] = []
+
+        def last_use(value: SSAValue) -> int:
+            return max((position[_top(u.operation, block)] + 1 for u in value.uses), default=0)
+
+        for i, arg in enumerate(block.args):
+            is_input = i < self.n_inputs
+            name = f"input{i}" if is_input else f"output{i - self.n_inputs}"
+            names[arg] = name
+            start, stop = (0, max(last_use(arg), 1)) if is_input else (0, end)
+            buffers.append(L2Buffer(name, num_bytes(arg.type), start, stop))  # type: ignore[arg-type]
+        for op in ops:
+            if isinstance(op, memref.AllocOp | memref.GetGlobalOp):
+                value = op.results[0]
+                name = f"buf{len(names)}" if isinstance(op, memref.AllocOp) else f"par{len(names)}"
+                names[value] = name
+                stop = max(last_use(value), position[op] + 1)
+                buffers.append(L2Buffer(name, num_bytes(value.type), position[op], stop))  # type: ignore[arg-type]
+        return plan_l2(buffers, PARAM_ALIGN), names
+
+    # ------------------------------------------------------------------ printing
+
+    def print(self) -> NetworkC:
+        plan, names = self.plan()
+        self.names = names
+        self.offsets = plan.offsets
+        w = CWriter(1)
+        self.w = w
+        self.layer_output_bytes: dict[int, int] = {}
+        block = self.main.body.block
+        for arg in block.args:
+            w.line(f"uint8_t *{names[arg]} = l2 + {plan.offsets[names[arg]]};")
+        for op in block.ops:
+            self.op(op)
+        args = list(block.args)
+        inputs = [(plan.offsets[names[a]], num_bytes(a.type)) for a in args[:self.n_inputs]]  # type: ignore[arg-type]
+        outputs = [(plan.offsets[names[a]], num_bytes(a.type)) for a in args[self.n_inputs:]]  # type: ignore[arg-type]
+        image_bytes = max((o + s for o, s in self.weights.values()), default=0)
+        return NetworkC(list(self.layers.values()), self.structs(), w.text(), plan.total, inputs, outputs,
+                        self.weights, image_bytes, requant_bits(self.module), self.layer_output_bytes,
+                        getattr(self, "l1_size", 0))
+
+    def structs(self) -> str:
+        w = CWriter()
+        for layer in self.layers.values():
+            w.open(f"struct {layer.name}_args")
+            for arg in layer.args:
+                w.line(f"uint8_t *{arg};")
+            w.close("};")
+            w.line()
+        return w.text()
+
+    def ref(self, value: SSAValue) -> str:
+        if value not in self.names:
+            raise DoryError(f"value {value} has no L2 buffer")
+        return self.names[value]
+
+    def op(self, op: Operation) -> None:
+        w = self.w
+        match op:
+            case dory.L1ArenaOp():
+                size = num_bytes(op.result.type)  # type: ignore[arg-type]
+                self.names[op.result] = "l1"
+                w.line(f"uint8_t *l1 = (uint8_t *)pi_cl_l1_malloc(NULL, {size});")
+                self.l1_size = size
+            case memref.AllocOp():
+                name = self.names[op.memref]
+                w.line(f"uint8_t *{name} = l2 + {self.offsets[name]};")
+            case memref.GetGlobalOp():
+                name = self.names[op.memref]
+                gname = op.name_.root_reference.data
+                offset, size = self.weights[gname]
+                w.directive("#ifdef DORY_WEIGHTS_L2")
+                w.line(f"uint8_t *{name} = network_weights + {offset}; /* {gname} */")
+                w.directive("#else")
+                w.line(f"uint8_t *{name} = l2 + {self.offsets[name]};")
+                w.line(f"dory_l3_read(net, {offset}, {name}, {size}); /* {gname} */")
+                w.directive("#endif")
+            case func.CallOp():
+                self.call(op)
+            case dory.CopyOp():
+                w.line(f"dory_copy({self.ref(op.dst)}, {self.ref(op.src)}, {num_bytes(op.src.type)});")  # type: ignore[arg-type]
+            case dory.TransposeOp():
+                src_t, dst_t = op.src.type, op.dst.type
+                perm = [int(p) for p in op.perm.get_values()]
+                src_shape = list(src_t.get_shape())  # type: ignore[union-attr]
+                dst_shape = list(dst_t.get_shape())  # type: ignore[union-attr]
+                strides = _strides(src_shape)
+                src_terms = [(d, strides[perm[d]]) for d in range(len(dst_shape))]
+                self.element_loops(op.dst, op.src, dst_shape, src_terms, None, 0)
+            case dory.SliceOp():
+                dst_shape = list(op.dst.type.get_shape())  # type: ignore[union-attr]
+                strides = _strides(list(op.src.type.get_shape()))  # type: ignore[union-attr]
+                base = sum(o * s for o, s in zip(op.offsets.get_values(), strides))
+                self.element_loops(op.dst, op.src, dst_shape, list(enumerate(strides)), None, base)
+            case dory.ConcatOp():
+                axis = _int(op.axis)
+                dst_strides = _strides(list(op.dst.type.get_shape()))  # type: ignore[union-attr]
+                start = 0
+                for src in op.srcs:
+                    shape = list(src.type.get_shape())  # type: ignore[union-attr]
+                    src_terms = list(enumerate(_strides(shape)))
+                    self.element_loops(op.dst, src, shape, src_terms, dst_strides, 0, start * dst_strides[axis])
+                    start += shape[axis]
+            case func.ReturnOp():
+                w.line("pi_cl_l1_free(NULL, l1, %d);" % self.l1_size)
+            case _:
+                raise DoryError(f"{op.name}: the GAP-8 C printer does not handle this op in @main")
+
+    def element_loops(self, dst: SSAValue, src: SSAValue, shape: Sequence[int],
+                      src_terms: Sequence[tuple[int, int]], dst_strides: Sequence[int] | None,
+                      src_base: int, dst_base: int = 0) -> None:
+        """`dst[dst_base + sum(i_d * dst_stride_d)] = src[src_base + sum(i_d * src_stride)]`
+        over the index space `shape` (dst_strides None: row-major over `shape`)."""
+        w = self.w
+        ctype = c_type(dst.type)  # type: ignore[arg-type]
+        if dst_strides is None:
+            dst_strides = _strides(list(shape))
+        w.open("")
+        for d, extent in enumerate(shape):
+            w.open(f"for (uint32_t d{d} = 0; d{d} < {extent}; d{d}++)")
+        src_index = " + ".join([str(src_base)] + [f"d{d} * {s}" for d, s in src_terms])
+        dst_index = " + ".join([str(dst_base)] + [f"d{d} * {s}" for d, s in enumerate(dst_strides)])
+        w.line(f"(({ctype} *){self.ref(dst)})[{dst_index}] = (({ctype} *){self.ref(src)})[{src_index}];")
+        for _ in shape:
+            w.close()
+        w.close()
+
+    def call(self, op: func.CallOp) -> None:
+        w = self.w
+        callee = op.callee.root_reference.data
+        layer = self.layers.get(callee)
+        if layer is None:
+            raise DoryError(f"func.call @{callee}: not a layer function (no dory.layer)")
+        values = []
+        for arg in op.arguments:
+            values.append("l1" if self.names.get(arg) == "l1" else self.ref(arg))
+        out = op.arguments[-1]
+        out_bytes = num_bytes(out.type)  # type: ignore[arg-type]
+        self.layer_output_bytes[layer.index] = out_bytes
+        w.open("")
+        w.line(f"struct {layer.name}_args args = {{{', '.join(values)}}};")
+        w.line("pi_perf_reset();")
+        w.line("pi_perf_start();")
+        w.line(f"pi_cl_team_fork(NUM_CORES, {layer.name}, &args);")
+        w.line("pi_perf_stop();")
+        w.line(f"network_cycles[{layer.index}] = pi_perf_read(PI_PERF_CYCLES);")
+        golden = self.golden.get(layer.index)
+        check = "1" if golden is not None else "0"
+        w.line(f"errors += dory_check_layer({layer.index}, {self.ref(out)}, {out_bytes}, {check}, "
+               f"{golden if golden is not None else 0}u);")
+        w.close()
+
+
+def _strides(shape: Sequence[int]) -> list[int]:
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    return strides
+
+
+def byte_checksum(data: bytes) -> int:
+    """The checksum the generated code compares: the 32-bit sum of the bytes."""
+    return int(np.frombuffer(data, dtype=np.uint8).sum(dtype=np.uint64)) & 0xFFFFFFFF
