@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dory", description="dory-xdsl: deploy quantized networks on GAP-8.")
     subparsers = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
     add_run_parser(subparsers)
+    from dory_xdsl.compile import add_compile_parser
+
+    add_compile_parser(subparsers)
     add_gen_mobilenet_parser(subparsers)
     return parser
 

@@ -32,6 +32,7 @@ Engine = Callable[[ModuleOp, Sequence[np.ndarray]], EngineResult]
 
 ENGINES: dict[str, str] = {
     "reference": "dory_xdsl.engines:reference_engine",
+    "host": "dory_xdsl.host_engine:host_engine",
     "tiled": "dory_xdsl.tiled_engine:tiled_engine",
 }
 """Engine name -> "module:function". Add an entry to make `dory run --engine NAME` available."""

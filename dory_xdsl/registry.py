@@ -50,7 +50,13 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ConvertQnnToDoryPass
 
+    def widen_requant() -> type[ModulePass]:
+        from dory_xdsl.transforms.qnn_widen_requant import QnnWidenRequantPass
+
+        return QnnWidenRequantPass
+
     return {
+        "qnn-widen-requant": widen_requant,
         "qnn-tile": tile,
         "convert-qnn-to-dory": convert_to_dory,
         "qnn-fuse-requant": fuse_requant,
@@ -59,4 +65,9 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
 
 def get_targets() -> dict[str, Callable[[], type[Target]]]:
-    return {}
+    def gap8_c() -> type[Target]:
+        from dory_xdsl.lowering.target import Gap8CTarget
+
+        return Gap8CTarget
+
+    return {"gap8-c": gap8_c}
