@@ -1,0 +1,161 @@
+"""GAP-8 C emission: the L2 plan, determinism, the API the C may call, golden checksums, budgets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dory_xdsl.compile import CompileOptions, compile_module, golden_inputs
+from dory_xdsl.errors import DoryError
+from dory_xdsl.golden import read_golden_dir
+from dory_xdsl.host_build import RUNTIME_DIR
+from dory_xdsl.lowering.c_printer import byte_checksum, dma_queue_sizes, layer_functions
+from dory_xdsl.lowering.l2_plan import L2Buffer, plan_l2
+from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
+from dory_xdsl.onnx_import import import_onnx_file
+
+SMALL = MobileNetConfig(width=0.25, resolution=96, classes=100, seed=7)
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mobilenet")
+    generate_mobilenet(SMALL, folder)
+    return folder
+
+
+def compile_golden(folder: Path, **options):
+    module = import_onnx_file(str(folder / "model.onnx"))
+    return compile_module(module, name="net", inputs=golden_inputs(module, folder), golden_dir=folder,
+                          options=CompileOptions(**options))
+
+
+@pytest.fixture(scope="module")
+def app(network):
+    return compile_golden(network)
+
+
+# ----------------------------------------------------------------------------- L2 plan
+
+
+def test_l2_plan_separates_live_buffers_and_reuses_dead_ones():
+    bufs = [L2Buffer("a", 100, 0, 2), L2Buffer("b", 50, 1, 3), L2Buffer("c", 100, 2, 4), L2Buffer("d", 10, 0, 4)]
+    plan = plan_l2(bufs, alignment=8)
+    for x in bufs:
+        for y in bufs:
+            if x is not y and x.overlaps_in_time(y):
+                ox, oy = plan.offsets[x.name], plan.offsets[y.name]
+                assert ox + x.size <= oy or oy + y.size <= ox, (x, y)
+    assert all(o % 8 == 0 for o in plan.offsets.values())
+    assert plan.offsets["c"] == plan.offsets["a"]  # a is dead when c is born
+    assert plan.total == 176  # a/c at 0 (100 B), b at 104 (50 B), d at 160 (10 B), end 170 -> 176
+    assert plan_l2(list(reversed(bufs)), alignment=8) == plan
+
+
+def test_l2_plan_rejects_duplicate_names():
+    with pytest.raises(ValueError):
+        plan_l2([L2Buffer("a", 1, 0, 1), L2Buffer("a", 1, 0, 1)])
+
+
+# ----------------------------------------------------------------------------- app files
+
+
+def test_two_compiles_are_byte_identical(network, app):
+    again = compile_golden(network)
+    assert sorted(again.files) == sorted(app.files)
+    for name in app.files:
+        assert again.files[name] == app.files[name], name
+
+
+def test_app_has_the_gap_sdk_files(app):
+    files = app.files
+    assert {"Makefile", "main.c", "network.c", "network.h", "weights.bin", "weights.c", "input.c"} <= set(files)
+    make = files["Makefile"].decode()
+    assert "pmsis_rules.mk" in make and "-DNUM_CORES=8" in make and "-std=gnu11" in make
+    main = files["main.c"].decode()
+    for call in ("pi_freq_set", "pi_cluster_open", "pi_cluster_send_task_to_cl", "network_report"):
+        assert call + "(" in main
+    # one C function per layer, each called through a team fork
+    network = files["network.c"].decode()
+    layers = layer_functions(app.module)
+    assert len(layers) == 29
+    for f in layers:
+        assert f"static void {f.sym_name.data}(void *arg)" in network
+        assert f"pi_cl_team_fork(NUM_CORES, {f.sym_name.data}, &args);" in network
+
+
+def _strip_host_blocks(text: str) -> str:
+    """Drop `#ifdef DORY_HOST_RUNTIME` / `#if defined(DORY_HOST_RUNTIME) ...` branches."""
+    out, skip = [], 0
+    for line in text.splitlines():
+        s = line.strip()
+        if skip:
+            if s.startswith("#if"):
+                skip += 1
+            elif s.startswith("#endif"):
+                skip -= 1
+            elif s.startswith("#else") and skip == 1:
+                skip = 0
+            continue
+        if s.startswith(("#ifdef DORY_HOST_RUNTIME", "#if defined(DORY_HOST_RUNTIME")):
+            skip = 1
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _prototypes() -> set[str]:
+    names = set()
+    for header in ("pmsis_api.h", "pulp_nn_kernels.h"):
+        names |= set(re.findall(r"\b(\w+)\s*\(", (RUNTIME_DIR / header).read_text()))
+    return names
+
+
+def test_c_calls_only_the_documented_api(app):
+    allowed = _prototypes()
+    keywords = {"if", "for", "while", "return", "sizeof", "defined", "main", "void"}
+    texts = {}
+    for name in ("main.c", "network.c"):
+        text = re.sub(r"/\*.*?\*/", "", _strip_host_blocks(app.files[name].decode()), flags=re.S)
+        texts[name] = re.sub(r'"[^"]*"', '""', text)
+    own: set[str] = set()
+    for text in texts.values():  # functions the app defines itself
+        own |= set(re.findall(r"^(?:static (?:inline )?)?(?:unsigned )?\w+ \**(\w+)\(", text, re.M))
+    for name, text in texts.items():
+        called = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", text)) - keywords - own
+        called -= {"uint8_t", "int8_t", "int32_t", "uint32_t", "uintptr_t", "PULP_NN_KL_T"}  # casts
+        assert called <= allowed, f"{name}: {sorted(called - allowed)}"
+    assert "#include <" not in app.files["network.c"].decode() + app.files["main.c"].decode()
+
+
+def test_golden_checksums_are_byte_sums_of_the_golden_files(network, app):
+    golden = read_golden_dir(network)
+    text = app.files["network.c"].decode()
+    found = dict(re.findall(r"dory_check_layer\((\d+), \w+, \d+, 1, (\d+)u\)", text))
+    assert len(found) == len(golden.layers) == 29
+    for index, tensor in golden.layers.items():
+        dtype = np.int32 if index == 28 else np.uint8  # the classifier is linear_out_32
+        assert int(found[str(index)]) == byte_checksum(tensor.values.astype(dtype).tobytes())
+
+
+def test_weights_image_and_c_array_hold_the_same_bytes(app):
+    image = app.files["weights.bin"]
+    values = re.findall(r"0x([0-9a-f]{2})", app.files["weights.c"].decode())
+    assert bytes(int(v, 16) for v in values) == image
+    assert len(image) > 200_000
+
+
+def test_dma_queues_cover_every_pending_command(app):
+    text = app.files["network.c"].decode()
+    for f in layer_functions(app.module):
+        for channel, size in dma_queue_sizes(f.body.block).items():
+            assert size >= 1
+            assert f"pi_cl_dma_cmd_t dma_{channel}[{size}];" in text
+
+
+def test_l2_budget_is_enforced(network):
+    with pytest.raises(DoryError, match="B of L2"):
+        compile_golden(network, l2_code_reserved=500_000)
