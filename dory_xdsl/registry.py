@@ -35,6 +35,11 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return QnnFuseRequantPass
 
+    def merge_requant() -> type[ModulePass]:
+        from dory_xdsl.transforms.qnn_merge_requant import QnnMergeRequantPass
+
+        return QnnMergeRequantPass
+
     def to_nhwc() -> type[ModulePass]:
         from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass
 
@@ -60,6 +65,7 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "qnn-tile": tile,
         "convert-qnn-to-dory": convert_to_dory,
         "qnn-fuse-requant": fuse_requant,
+        "qnn-merge-requant": merge_requant,
         "qnn-to-nhwc": to_nhwc,
     }
 
