@@ -46,6 +46,16 @@ def resident_buffer(name: str, size: int, points: Sequence[str]) -> Buffer:
     return Buffer(name, size, 0, len(points) - 1)
 
 
+def tensor_buffer(name: str, size: int, producer: int | None, consumers: Sequence[int], points: Sequence[str],
+                  network_output: bool = False) -> Buffer:
+    """The buffer of an activation tensor: live from its producing program point (the start for
+    a network input, `producer` None) to its last consumer; a network output stays live to the
+    end of the program."""
+    first = 0 if producer is None else producer
+    last = max([first, *consumers])
+    return Buffer(name, size, first, len(points) - 1 if network_output else last)
+
+
 def align_up(value: int, alignment: int) -> int:
     return -(-value // alignment) * alignment
 

@@ -19,8 +19,6 @@ exact integer computation before writing the golden data.
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,17 +227,3 @@ def command_gen_mobilenet(args: argparse.Namespace) -> int:
     print(f"{args.output}: MobileNetV1 {config.width:g}-{config.resolution}, {len(network.layers)} layers, "
           f"{macs / 1e6:.1f} MMAC, {config.classes} classes, seed {config.seed}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m dory_xdsl.mobilenet ...`: the same as `dory gen-mobilenet ...`."""
-    from dory_xdsl.diagnostics import run_reporting_errors
-
-    parser = argparse.ArgumentParser(prog="dory gen-mobilenet")
-    add_gen_mobilenet_parser(parser.add_subparsers(dest="command_name", required=True))
-    args = parser.parse_args(["gen-mobilenet", *(argv if argv is not None else sys.argv[1:])])
-    return run_reporting_errors("dory", lambda: args.command(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

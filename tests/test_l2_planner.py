@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from dory_xdsl.errors import DoryError
 from dory_xdsl.l2_exact import exact_offsets
-from dory_xdsl.l2_planner import Buffer, L2Plan, align_up, plan_l2, resident_buffer
+from dory_xdsl.l2_planner import Buffer, L2Plan, align_up, plan_l2, resident_buffer, tensor_buffer
 
 
 def assert_valid(plan: L2Plan) -> None:
@@ -76,14 +76,25 @@ def test_residual_branch_stays_apart_until_its_add_then_is_reused():
     # conv0: x0 -> x1; conv1: x1 -> x2; conv2: x2 -> x3; add: x1 + x3 -> x4; conv4: x4 -> x5
     points = ["conv0", "conv1", "conv2", "add", "conv4"]
     sizes = {"x0": 1000, "x1": 400, "x2": 800, "x3": 800, "x4": 400, "x5": 1600}
-    lives = {"x0": (0, 0), "x1": (0, 3), "x2": (1, 2), "x3": (2, 3), "x4": (3, 4), "x5": (4, 4)}
-    buffers = [Buffer(n, sizes[n], *lives[n]) for n in sizes]
+    producers = {"x0": None, "x1": 0, "x2": 1, "x3": 2, "x4": 3, "x5": 4}
+    consumers = {"x0": [0], "x1": [1, 3], "x2": [2], "x3": [3], "x4": [4], "x5": []}
+    buffers = [tensor_buffer(n, sizes[n], producers[n], consumers[n], points, network_output=n == "x5")
+               for n in sizes]
+    assert [(b.first, b.last) for b in buffers] == [(0, 0), (0, 3), (1, 2), (2, 3), (3, 4), (4, 4)]
     plan = plan_l2(points, buffers, alignment=8)
     assert_valid(plan)
     assert plan.lower_bound == 2000 and plan.peak == 2000  # at conv2 (x1 + x2 + x3) and at conv4
     x1 = range(plan.offsets["x1"], plan.end("x1"))
     x5 = range(plan.offsets["x5"], plan.end("x5"))
     assert set(x1) & set(x5)  # x5 fits under the peak only in the skip tensor's memory
+
+
+def test_tensor_buffer_liveness():
+    points = ["a", "b", "c", "d"]
+    assert tensor_buffer("in", 8, None, [2], points) == Buffer("in", 8, 0, 2)
+    assert tensor_buffer("skip", 8, 0, [1, 3, 2], points) == Buffer("skip", 8, 0, 3)
+    assert tensor_buffer("unused", 8, 1, [], points) == Buffer("unused", 8, 1, 1)
+    assert tensor_buffer("out", 8, 1, [], points, network_output=True) == Buffer("out", 8, 1, 3)
 
 
 def test_local_search_fixes_a_greedy_miss():
