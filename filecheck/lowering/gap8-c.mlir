@@ -1,0 +1,46 @@
+// RUN: dory-opt %s -p 'qnn-tile{l1-bytes=1400},convert-qnn-to-dory' -t gap8-c | filecheck %s
+// RUN: dory-opt %s -p 'qnn-tile,convert-qnn-to-dory' -t gap8-c | filecheck %s --check-prefix=WHOLE
+
+// 3x3 conv 8x8x4 -> 8x8x8 tiled into 4 channel tiles of 2 (see qnn-tile.mlir): weights, k and
+// lambda of the next tile are fetched before the current kernel call, the output tile goes
+// out with a 2-D DMA (64 pixels x 2 channels: lines of 2 B, 8 B apart in L2).
+func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
+  %w = qnn.constant dense<1> : tensor<8x3x3x4xi8>
+  %k = qnn.constant dense<[1, 2, 3, 4, 5, 6, 7, 8]> : tensor<8xi32>
+  %l = qnn.constant dense<[8, 7, 6, 5, 4, 3, 2, 1]> : tensor<8xi32>
+  %c = qnn.conv2d %x, %w scale(%k, %l : tensor<8xi32>, tensor<8xi32>) {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64, layout = "nhwc", requant = #qnn.requant<shift = 5, clip = [0, 255]>} : tensor<1x8x8x4xui8>, tensor<8x3x3x4xi8> -> tensor<1x8x8x8xui8>
+  func.return %c : tensor<1x8x8x8xui8>
+}
+
+// CHECK: // ===== Makefile =====
+// CHECK: APP_CFLAGS += -O3 -std=gnu11 -DNUM_CORES=8
+// CHECK-NOT: PULP_NN_REQUANT_64
+// CHECK: // ===== network.c =====
+// CHECK: /* layer 0: pulp_nn_conv_Ho_parallel, tiles [8, 8, 2] x [1, 1, 4], L1 1264 of 1400 B */
+// CHECK-NEXT: static void layer0_conv(void *arg) {
+// CHECK: pi_cl_dma_cmd_t dma_in[1];
+// CHECK: if (core == 0) {
+// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + 0), (uint32_t)(uintptr_t)(l1 + 512), 72, PI_CL_DMA_DIR_EXT2LOC, &dma_weights[dma_weights_n++]);
+// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(k + 0), (uint32_t)(uintptr_t)(l1 + 656), 8, PI_CL_DMA_DIR_EXT2LOC, &dma_k[dma_k_n++]);
+// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(lambda_ + 0), (uint32_t)(uintptr_t)(l1 + 672), 8, PI_CL_DMA_DIR_EXT2LOC, &dma_lambda[dma_lambda_n++]);
+// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(in + 0), (uint32_t)(uintptr_t)(l1 + 0), 256, PI_CL_DMA_DIR_EXT2LOC, &dma_in[dma_in_n++]);
+// CHECK-NEXT: dory_dma_wait(dma_weights, &dma_weights_n);
+// CHECK: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + 72), (uint32_t)(uintptr_t)(l1 + 584), 72, PI_CL_DMA_DIR_EXT2LOC
+// CHECK: pi_cl_team_barrier(0);
+// CHECK-NEXT: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + 0), (uint8_t *)(l1 + 688), NULL, (uint8_t *)(l1 + 256), (int8_t *)(l1 + 512), (PULP_NN_KL_T *)(l1 + 656), (PULP_NN_KL_T *)(l1 + 672), 1, 5, 8, 8, 4, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+// CHECK-NEXT: pi_cl_team_barrier(0);
+// CHECK-NEXT: if (core == 0) {
+// CHECK-NEXT: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(out + 0), (uint32_t)(uintptr_t)(l1 + 256), 128, 8, 2, PI_CL_DMA_DIR_LOC2EXT, &dma_out[dma_out_n++]);
+// CHECK-COUNT-3: pulp_nn_conv_Ho_parallel(
+// CHECK: void network_run_cluster(void *arg)
+// CHECK: uint8_t *l1 = (uint8_t *)pi_cl_l1_malloc(NULL, 1400);
+// CHECK: dory_l3_read(net, 0, par{{[0-9]+}}, 288); /* layer0_conv_weights */
+// CHECK: pi_cl_team_fork(NUM_CORES, layer0_conv, &args);
+// CHECK: errors += dory_check_layer(0, output0, 512, 0, 0u);
+// CHECK: // ===== weights.bin ===== 352 bytes
+
+// The whole layer fits the default budget: one kernel call, no prefetch.
+// WHOLE: tiles [8, 8, 8] x [1, 1, 1], L1 1696 of 36700 B
+// WHOLE-COUNT-1: pulp_nn_conv_Ho_parallel(
+// WHOLE-NOT: pulp_nn_conv_Ho_parallel(
+// WHOLE: pi_cl_l1_malloc(NULL, 36700)
