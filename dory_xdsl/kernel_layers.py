@@ -180,7 +180,17 @@ def _linear(op: qnn.LinearOp, index: int, name: str) -> KernelLayer:
 
 def add_multipliers(op: qnn.AddOp) -> tuple[int, int, int] | str:
     """(out_mult1, out_mult2, out_shift) of `pulp_nn_add` computing `op` exactly, or why not."""
-    p = {name: op.param(name) for name in qnn.AddOp.PARAMS}
+    return pulp_add_args({name: op.param(name) for name in qnn.AddOp.PARAMS})
+
+
+def pulp_add_args(p: dict[str, int]) -> tuple[int, int, int] | str:
+    """`add_multipliers` on the `qnn.add` parameters `p` (ui8 inputs and result).
+
+    `((a*mul_a) >> shift_a) + b*mul_b == (a*mul_a + (b*mul_b << shift_a)) >> shift_a` (and
+    symmetrically), then `>> shift` composes into one shift. The kernel reads the multipliers as
+    int16 (so [0, 32767]), keeps the shifted sum in a uint16 (so it must stay below 2^16) and
+    shifts a uint32 (a shift of 32 or more is undefined in C, and RISC-V uses its low 5 bits).
+    """
     if p["add_a"] or p["add_b"]:
         return "input offsets (add_a/add_b) are not supported by pulp_nn_add"
     if p["shift_a"] and p["shift_b"]:
@@ -192,6 +202,8 @@ def add_multipliers(op: qnn.AddOp) -> tuple[int, int, int] | str:
         return f"multipliers {m1}, {m2} are outside pulp_nn_add's [0, 32767]"
     if (p["lo"], p["hi"]) != (0, 255):
         return f"clip [{p['lo']}, {p['hi']}] is not the kernel's [0, 255]"
+    if d > 31:
+        return f"total shift {d} exceeds pulp_nn_add's 32-bit shift range"
     if (255 * (m1 + m2)) >> d >= 1 << 16:
         return "the shifted sum can exceed 16 bits (pulp_nn_add truncates it)"
     return m1, m2, d

@@ -11,8 +11,8 @@ Asynchrony is modelled pessimistically: a command's copy happens at the `dory.dm
 channel (the latest moment the hardware may move the data), and a kernel call or `dory.zero`
 touching the L1 range of a command still in flight is an error. So a schedule that reads a tile
 before waiting for it, or overwrites a buffer still being transferred, fails here instead of
-giving plausible numbers. `compile_tiled` runs the qnn pipeline (fuse, NHWC, tile, lower) in
-process.
+giving plausible numbers. `compile_tiled` runs the qnn pipeline (fuse, NHWC, legalize, tile,
+lower) in process.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import arith, func, memref, scf
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, MemRefType, ModuleOp
+from xdsl.dialects.builtin import DenseArrayBase, DenseIntOrFPElementsAttr, MemRefType, ModuleOp
 from xdsl.ir import Block, Operation, SSAValue
 
 from dory_xdsl import kernels, reference
@@ -338,6 +338,7 @@ def compile_tiled(module: ModuleOp, *, l1_bytes: int | None = None, objective: s
     from dory_xdsl.target import GAP8
     from dory_xdsl.transforms.convert_qnn_to_dory import ConvertQnnToDoryPass
     from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
+    from dory_xdsl.transforms.qnn_legalize_pulp import QnnLegalizePulpPass
     from dory_xdsl.transforms.qnn_tile import QnnTilePass
     from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass
 
@@ -345,7 +346,7 @@ def compile_tiled(module: ModuleOp, *, l1_bytes: int | None = None, objective: s
     for d in (Qnn, Dory):
         ctx.load_dialect(d)
     budget = GAP8.l1_bytes if l1_bytes is None else l1_bytes
-    for p in (QnnFuseRequantPass(), QnnToNhwcPass(),
+    for p in (QnnFuseRequantPass(), QnnToNhwcPass(), QnnLegalizePulpPass(),
               QnnTilePass(l1_bytes=budget, objective=objective, double_buffer=double_buffer),
               ConvertQnnToDoryPass()):
         p.apply(ctx, module)
@@ -357,11 +358,17 @@ def tiled_engine(module: ModuleOp, inputs: Sequence[np.ndarray]):
     """`dory run --engine tiled`: compile to tiled IR at the default GAP-8 budgets and run it."""
     from dory_xdsl.engines import EngineResult
 
-    run = run_tiled(compile_tiled(module), inputs)
+    from dory_xdsl.transforms.qnn_legalize_pulp import DORY_LAYERS
+
+    lowered = compile_tiled(module)
+    run = run_tiled(lowered, inputs)
+    numbers = lowered.attributes.get(DORY_LAYERS)  # back-end layer -> DORY layer (-1: helper layer)
+    by_number = {n: run.layers[i] for i, n in enumerate(numbers.get_values()) if n >= 0 and i in run.layers} \
+        if isinstance(numbers, DenseArrayBase) else run.layers
     layers = []
-    for n in range(len(run.layers)):
-        if n not in run.layers:
+    for n in range(len(by_number)):
+        if n not in by_number:
             raise DoryError(f"layer {n} was not executed")
-        array = run.layers[n]
+        array = by_number[n]
         layers.append(array.transpose(0, 3, 1, 2) if array.ndim == 4 else array)
     return EngineResult(run.outputs, layers)
