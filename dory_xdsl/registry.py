@@ -60,7 +60,13 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return QnnWidenRequantPass
 
+    def legalize_pulp() -> type[ModulePass]:
+        from dory_xdsl.transforms.qnn_legalize_pulp import QnnLegalizePulpPass
+
+        return QnnLegalizePulpPass
+
     return {
+        "qnn-legalize-pulp": legalize_pulp,
         "qnn-widen-requant": widen_requant,
         "qnn-tile": tile,
         "convert-qnn-to-dory": convert_to_dory,
