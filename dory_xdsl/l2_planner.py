@@ -254,8 +254,9 @@ def plan_l2(points: Sequence[str], buffers: Sequence[Buffer], alignment: int = 4
             search_iterations: int = 300, exact_max_buffers: int = 14, seed: int = 0) -> L2Plan:
     """Plan `buffers` over `points`; with a `budget`, raise `DoryError` when the plan exceeds it.
 
-    `search_iterations` bounds the local search, `exact_max_buffers` the size of the instances
-    given to Z3 (both only run while the peak is above the lower bound)."""
+    `search_iterations` bounds the local search (ten times longer when the plan would otherwise
+    miss the budget), `exact_max_buffers` the size of the instances given to Z3 (both only run
+    while the peak is above the lower bound)."""
     validate(points, buffers, alignment)
     buffers = tuple(buffers)
     active = [i for i, b in enumerate(buffers) if b.size > 0]
@@ -267,14 +268,21 @@ def plan_l2(points: Sequence[str], buffers: Sequence[Buffer], alignment: int = 4
     lower = max(live, default=0)
 
     best = best_greedy(sizes, firsts, lasts, conflicts, live)
-    if best.peak > lower and search_iterations:
+
+    def improve(best: Placement, iterations: int, seed: int) -> Placement:
         def evaluate(order: list[int]) -> int:
             return peak_of(place(order, sizes, conflicts, best.best_fit), sizes)
 
-        order, peak = local_search(best.order, evaluate, lower, search_iterations, seed)
-        if peak < best.peak:
-            best = Placement(place(order, sizes, conflicts, best.best_fit), peak,
-                             best.method + " + local search", order, best.best_fit)
+        order, peak = local_search(best.order, evaluate, lower, iterations, seed)
+        if peak >= best.peak:
+            return best
+        method = best.method if best.method.endswith("local search") else best.method + " + local search"
+        return Placement(place(order, sizes, conflicts, best.best_fit), peak, method, order, best.best_fit)
+
+    if best.peak > lower and search_iterations:
+        best = improve(best, search_iterations, seed)
+    if budget is not None and best.peak > budget >= lower and search_iterations:
+        best = improve(best, 10 * search_iterations, seed + 1)  # fitting is worth a longer search
     if best.peak > lower and len(active) <= exact_max_buffers:
         from dory_xdsl.l2_exact import exact_offsets
 

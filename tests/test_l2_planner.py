@@ -109,6 +109,18 @@ def test_local_search_fixes_a_greedy_miss():
     assert plan.peak == 7 and "local search" in plan.method
 
 
+def test_a_budget_between_bound_and_peak_gets_a_longer_search():
+    spans = [(352, 0, 3), (204, 1, 5), (236, 4, 5), (312, 1, 3), (44, 0, 4), (168, 6, 6), (168, 4, 6), (268, 2, 2),
+             (192, 0, 1), (272, 0, 1), (104, 2, 3), (160, 2, 4), (132, 4, 6), (368, 3, 5), (160, 1, 1)]
+    buffers = [Buffer(f"b{i}", *span) for i, span in enumerate(spans)]
+    points = [f"p{i}" for i in range(7)]
+    quick = plan_l2(points, buffers, search_iterations=30, exact_max_buffers=0)
+    assert quick.peak > quick.lower_bound == 1544
+    plan = plan_l2(points, buffers, search_iterations=30, exact_max_buffers=0, budget=1544)
+    assert_valid(plan)
+    assert plan.peak == 1544
+
+
 def test_exact_search_finds_the_optimum_or_nothing_better():
     sizes, firsts, lasts = [4, 3, 2, 2, 1], [1, 0, 0, 0, 1], [2, 0, 1, 0, 2]
     offsets = exact_offsets(sizes, firsts, lasts, 1, lower=7, upper=8)
