@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from dory_xdsl import synthetic_quant as sq
 from dory_xdsl.errors import DoryError
 from dory_xdsl.golden_writer import write_golden_dir
 from dory_xdsl.nemo_onnx import NemoGraph
-from dory_xdsl import synthetic_quant as sq
 
 # (output channels, stride) of the 13 depthwise-separable blocks.
 BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1),

@@ -21,7 +21,6 @@ I32_LIMIT = 2**31  # keep the requantization within 32-bit integer arithmetic (P
 LOW_QUANTILE, HIGH_QUANTILE = 0.25, 0.995
 
 
-
 def check_float32_exact(what: str, values: np.ndarray | int) -> None:
     """Raise unless every value is below 2^24 in magnitude, i.e. exact in float32."""
     worst = int(np.max(np.abs(np.asarray(values, dtype=np.int64)), initial=0))
