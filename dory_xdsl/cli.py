@@ -34,7 +34,10 @@ def add_run_parser(subparsers) -> None:
         description="Import MODEL.onnx, run it, and compare against DORY golden files or save the output.",
     )
     run.add_argument("model", help="ONNX model (NEMO / Quantlab integer graph)")
-    run.add_argument("--golden", metavar="DIR", help="folder with input.txt and out_layer<N>.txt")
+    run.add_argument("--golden", metavar="DIR", help="folder with input.txt and out_layer<N>.txt, "
+                     "or a TFLite golden .npz (dory_xdsl.golden_npz)")
+    run.add_argument("--tolerance", type=int, default=1, metavar="N",
+                     help="with a golden .npz: largest |diff| (in LSB) a case may have (default: 1)")
     run.add_argument("--input", metavar="X.npy", help="input tensor (NCHW); .npz for several inputs")
     run.add_argument("--output", metavar="Y.npy", help="where to save the final output (.npz for several)")
     run.add_argument("--engine", default="reference", choices=sorted(ENGINES),
@@ -98,6 +101,10 @@ def command_run(args: argparse.Namespace) -> int:
     data = Path(args.model).read_bytes()
     module = import_onnx_bytes(data, args.model)
     main = main_function(module)
+    if args.golden and args.golden.endswith(".npz"):
+        from dory_xdsl.golden_npz import run_npz
+
+        return run_npz(args.golden, module, engine, args.engine, args.tolerance)
     shapes = [tuple(arg.type.get_shape()) for arg in main.body.block.args]  # type: ignore[union-attr]
     check = GoldenCheck(args.golden, module, data, args.model, shapes) if args.golden else None
     inputs = check.inputs if check else load_inputs(args.input, shapes)

@@ -61,7 +61,12 @@ def import_onnx_bytes(data: bytes, name: str) -> ModuleOp:
 def import_onnx_with_results(data: bytes, name: str) -> tuple[ModuleOp, list[str]]:
     """The module and, for each result of `@main`, the ONNX tensor it computes (for checking
     the import against onnxruntime on those tensors)."""
-    importer = Importer(index_graph(parse_model(data, name)))
+    model = parse_model(data, name)
+    from dory_xdsl.qdq_import import import_qdq_with_results, is_qdq_model  # QDQ graphs: own importer
+
+    if is_qdq_model(model):
+        return import_qdq_with_results(model)
+    importer = Importer(index_graph(model))
     module = importer.run()
     return module, importer.results
 

@@ -1,0 +1,149 @@
+"""`dory run MODEL.onnx --golden FILE.npz`: check a model against TFLite golden data.
+
+The `.npz` holds `input__<case>` (the int8 input, as the ONNX graph takes it),
+`output_tflm__<case>` (the TensorFlow Lite Micro output) and, for one case,
+`act_litert_ref__<case>__<tensor>` (every intermediate tensor of the TFLite reference kernels,
+named by TFLite tensor name, NHWC). For every case the model runs on the chosen engine; when
+`@main` records a final softmax (`qnn.softmax_tail`, see `dory_xdsl.qdq_import`) it is applied
+to the returned logits on the host, as the fabric controller would. Printed:
+
+    case <name>: max |diff| <d>, argmax <ok | ours i, golden j>
+    layer <n> <op> '<tensor>': max |diff| <d> over <count> values      (first mapped case)
+    golden: M/N cases within <t> LSB (engine <name>)
+
+Layers are mapped through the `qnn.onnx_tensor` attribute the QDQ importer puts on the op
+producing each quantized ONNX tensor; IR values held in the unsigned domain (`ui8` for an int8
+tensor) are shifted back by 128 before comparing. Exit status 0 when every case is within the
+tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects.builtin import DictionaryAttr, IntegerType, ModuleOp, Signedness
+
+from dory_xdsl.errors import DoryError
+
+INPUT, OUTPUT, ACT = "input__", "output_tflm__", "act_litert_ref__"
+
+
+@dataclass
+class MappedLayer:
+    index: int
+    op: str
+    tensor: str
+    shift: int  # subtract from the IR value to get the ONNX value
+
+
+def read_npz(path: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError) as error:
+        raise DoryError(f"{path}: cannot read the golden file ({str(error).splitlines()[0]})") from None
+
+
+def cases(arrays: dict[str, np.ndarray], path: str) -> list[str]:
+    names = [key[len(INPUT):] for key in arrays if key.startswith(INPUT)]
+    if not names:
+        raise DoryError(f"{path}: no '{INPUT}<case>' arrays")
+    for name in names:
+        if OUTPUT + name not in arrays:
+            raise DoryError(f"{path}: case '{name}' has no '{OUTPUT}{name}'")
+    return names
+
+
+def mapped_layers(module: ModuleOp) -> list[MappedLayer]:
+    """The DORY layers whose output is a named quantized ONNX tensor."""
+    from dory_xdsl.golden import dory_layers
+    from dory_xdsl.qdq_emit import TENSOR_ATTR
+
+    mapped = []
+    for layer in dory_layers(module):
+        owner = layer.output.owner
+        attr = owner.attributes.get(TENSOR_ATTR) or layer.op.attributes.get(TENSOR_ATTR)
+        if attr is None:
+            continue
+        elem = layer.output.type.element_type  # type: ignore[union-attr]
+        unsigned = isinstance(elem, IntegerType) and elem.signedness.data == Signedness.UNSIGNED
+        mapped.append(MappedLayer(layer.index, layer.op.name, attr.data, 128 if unsigned else 0))  # type: ignore[union-attr]
+    return mapped
+
+
+def softmax_tail(module: ModuleOp):
+    from dory_xdsl.interpreter import main_function
+    from dory_xdsl.qdq_import import SOFTMAX_ATTR
+    from dory_xdsl.qdq_softmax import SoftmaxTail
+
+    attr = main_function(module).attributes.get(SOFTMAX_ATTR)
+    if not isinstance(attr, DictionaryAttr):
+        return None
+    params = {key: value.value.data for key, value in attr.data.items()}  # type: ignore[union-attr]
+    if params["output_scale"] != 1 / 256 or params["output_zero_point"] != -128:
+        raise DoryError(f"the final softmax output is quantized with scale {params['output_scale']}, zero point "
+                        f"{params['output_zero_point']}; only 1/256 and -128 (TFLite int8) are supported")
+    return SoftmaxTail(params["input_scale"], params["beta"])
+
+
+def _as_golden(array: np.ndarray, golden: np.ndarray, shift: int) -> np.ndarray | None:
+    """`array` (engine layout: NCHW for 4-D) in the golden tensor's layout (NHWC), or None."""
+    values = np.asarray(array, dtype=np.int64) - shift
+    if values.ndim == 4 and golden.ndim == 4:
+        values = values.transpose(0, 2, 3, 1)
+    if values.size != golden.size:
+        return None
+    return values.reshape(golden.shape)
+
+
+def max_diff(a: np.ndarray, b: np.ndarray) -> int:
+    return int(np.max(np.abs(a.astype(np.int64) - b.astype(np.int64)))) if a.size else 0
+
+
+def run_npz(path: str, module: ModuleOp, engine, engine_name: str, tolerance: int) -> int:
+    """Run every case of `path`; print the report; 0 when all cases are within `tolerance`."""
+    from dory_xdsl.interpreter import main_function
+
+    arrays = read_npz(path)
+    names = cases(arrays, path)
+    args = main_function(module).body.block.args
+    if len(args) != 1:
+        raise DoryError(f"the model takes {len(args)} inputs; the golden file holds one per case")
+    shape = tuple(args[0].type.get_shape())  # type: ignore[union-attr]
+    tail = softmax_tail(module)
+    layers = mapped_layers(module)
+    passed = 0
+    for name in names:
+        x = arrays[INPUT + name]
+        if x.size != int(np.prod(shape)):
+            raise DoryError(f"{path}: input '{name}' has shape {list(x.shape)}, the model takes {list(shape)}")
+        result = engine(module.clone(), [x.reshape(shape)])
+        out = np.asarray(result.outputs[0])
+        if tail is not None:
+            from dory_xdsl.qdq_softmax import softmax_int8
+
+            out = softmax_int8(out, tail)
+        gold = arrays[OUTPUT + name]
+        if out.size != gold.size:
+            raise DoryError(f"case '{name}': the model output has {out.size} values, the golden output {gold.size}")
+        out = out.reshape(gold.shape)
+        diff = max_diff(out, gold)
+        ours, theirs = int(np.argmax(out)), int(np.argmax(gold))
+        agree = "ok" if ours == theirs else f"ours {ours}, golden {theirs}"
+        passed += diff <= tolerance and ours == theirs
+        print(f"case {name}: max |diff| {diff}, argmax {agree}")
+        prefix = f"{ACT}{name}__"
+        if any(key.startswith(prefix) for key in arrays):
+            for layer in layers:
+                golden = arrays.get(prefix + layer.tensor)
+                if golden is None:
+                    continue
+                values = _as_golden(result.layers[layer.index], golden, layer.shift)
+                if values is None:
+                    print(f"layer {layer.index} {layer.op} '{layer.tensor}': shape {list(golden.shape)} does not match")
+                    continue
+                print(f"layer {layer.index} {layer.op} '{layer.tensor}': max |diff| {max_diff(values, golden)} "
+                      f"over {golden.size} values")
+    print(f"golden: {passed}/{len(names)} cases within {tolerance} LSB (engine {engine_name})")
+    return 0 if passed == len(names) else 1
