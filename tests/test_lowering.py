@@ -45,7 +45,8 @@ def test_single_tile_layer_has_no_loop_and_one_call():
 
 
 NETWORKS = ["Nemo/PenguiNet_64", "Nemo/Residual_connection_test_1", "Nemo/dronet_2.0", "Nemo/dronet_complete",
-            "Nemo/dscnn_test", "Nemo/eegnetDW_1d_8b_Hx1", "Nemo/eegnet_1d_8b_1xW"]
+            "Nemo/dscnn_test", "Nemo/eegnetDW_1d_8b_Hx1", "Nemo/eegnet_1d_8b_1xW",
+            "Nemo/TCN_T", "Quantlab/Dronet"]  # the last two need qnn-legalize-pulp
 
 
 @pytest.mark.parametrize("network", NETWORKS)

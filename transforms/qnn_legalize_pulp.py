@@ -121,6 +121,7 @@ class LegalizeRequant(RewritePattern):
             new = depthwise_requant(op.input, k, lam, rq.shift.data, bits, op.result.type)
         new[-1].attributes.update({**op.attributes, LEGALIZED: tag})
         rewriter.replace(op, new)
+        _erase_unused_constants(rewriter, (op.k, op.lambda_))
 
 
 class LegalizeAdd(RewritePattern):
@@ -150,6 +151,12 @@ class LegalizeAdd(RewritePattern):
         final = _add(operands[0], operands[1], op.result.type, plan.final)
         final.attributes.update(op.attributes)
         rewriter.replace(op, [*new, final])
+
+
+def _erase_unused_constants(rewriter: PatternRewriter, values) -> None:
+    for value in values:
+        if isinstance(value.owner, qnn.ConstantOp) and not value.uses:
+            rewriter.erase(value.owner)
 
 
 def _side_ops(value: SSAValue, side: SideRequant, result_type) -> list[Operation]:
