@@ -239,14 +239,10 @@ def fit_single_stage(
 
 def check_points(f: IntFunction, xlo: int, xhi: int, lo: int, hi: int) -> np.ndarray:
     """The points S of the module doc for a monotone `f` on [xlo, xhi]."""
-    sign = 1 if direction_of(f, xlo, xhi) >= 0 else -1
-    if sign > 0:
-        t = thresholds(f, xlo, xhi, lo, hi)
-    else:
-        t = [-v for v in thresholds(lambda y: f(-np.asarray(y)), -xhi, -xlo, lo, hi)]
+    ch = _normalised(f, xlo, xhi, lo, hi)
     pts = {xlo, xhi}
-    for v in t:
-        pts.update((v, v - sign))
+    for v in ch.t:  # a threshold of the mirrored function at v is one of f at -v
+        pts.update((ch.sign * v, ch.sign * (v - 1)))
     return np.array(sorted(p for p in pts if xlo <= p <= xhi), dtype=np.int64)
 
 
