@@ -1,0 +1,193 @@
+"""QDQ import: a graph quantized by onnxruntime's `quantize_static` against onnxruntime, the IR
+it produces, and one-line diagnostics for unsupported QDQ constructs through `dory-opt`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+from dory_xdsl.dialects import qnn
+from dory_xdsl.interpreter import evaluate, main_function
+from dory_xdsl.onnx_import import import_onnx_bytes, import_onnx_with_results
+from dory_xdsl.qdq_import import SOFTMAX_ATTR, is_qdq_model
+
+ort = pytest.importorskip("onnxruntime")
+quantization = pytest.importorskip("onnxruntime.quantization")
+
+
+def float_model(seed: int) -> onnx.ModelProto:
+    """Conv+Relu, MaxPool, depthwise Conv+Relu, residual Add, GlobalAveragePool, Flatten, Gemm."""
+    rng = np.random.default_rng(seed)
+
+    def init(name, shape, scale=0.3):
+        return nh.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+    nodes = [
+        h.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        h.make_node("Relu", ["c1"], ["r1"]),
+        h.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+        h.make_node("Conv", ["p1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], group=8),
+        h.make_node("Relu", ["c2"], ["r2"]),
+        h.make_node("Add", ["r2", "p1"], ["a"]),
+        h.make_node("GlobalAveragePool", ["a"], ["g"]),
+        h.make_node("Flatten", ["g"], ["f"]),
+        h.make_node("Gemm", ["f", "w3", "b3"], ["y"], transB=1),
+    ]
+    inits = [init("w1", [8, 3, 3, 3]), init("b1", [8], 0.1), init("w2", [8, 1, 3, 3]), init("b2", [8], 0.1),
+             init("w3", [5, 8]), init("b3", [5], 0.1)]
+    graph = h.make_graph(nodes, "small", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8])],
+                         [h.make_tensor_value_info("y", T.FLOAT, [1, 5])], inits)
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
+
+
+def quantized(tmp_path, seed: int, activation) -> onnx.ModelProto:
+    rng = np.random.default_rng(seed + 100)
+    samples = [{"x": rng.standard_normal((1, 3, 8, 8)).astype(np.float32)} for _ in range(8)]
+
+    class Reader(quantization.CalibrationDataReader):
+        def __init__(self):
+            self.data = iter(samples)
+
+        def get_next(self):
+            return next(self.data, None)
+
+    source, target = tmp_path / f"float{seed}.onnx", tmp_path / f"qdq{seed}.onnx"
+    onnx.save(float_model(seed), source)
+    quantization.quantize_static(str(source), str(target), Reader(), quant_format=quantization.QuantFormat.QDQ,
+                                 per_channel=True, activation_type=activation,
+                                 weight_type=quantization.QuantType.QInt8)
+    return onnx.load(target)
+
+
+def _qparams(model: onnx.ModelProto, tensor: str) -> tuple[float, int, np.dtype]:
+    inits = {i.name: nh.to_array(i) for i in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear") and node.input[0] == tensor:
+            zp = inits[node.input[2]]
+            return float(inits[node.input[1]]), int(zp), zp.dtype
+        if node.op_type == "DequantizeLinear" and node.output[0] == tensor:
+            zp = inits[node.input[2]]
+            return float(inits[node.input[1]]), int(zp), zp.dtype
+    raise AssertionError(f"no quantization parameters for {tensor}")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("activation", ["QUInt8", "QInt8"])
+def test_quantize_static_graph_matches_onnxruntime(tmp_path, seed, activation):
+    model = quantized(tmp_path, seed, getattr(quantization.QuantType, activation))
+    assert is_qdq_model(model)
+    module, results = import_onnx_with_results(model.SerializeToString(), "qdq.onnx")
+    ops = [op.name for op in main_function(module).body.block.ops]
+    for name in ("qnn.conv2d", "qnn.maxpool", "qnn.add", "qnn.avgpool", "qnn.linear", "qnn.requant"):
+        assert name in ops
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x_scale, x_zp, x_dtype = _qparams(model, "x")
+    y_scale, y_zp, _ = _qparams(model, "y")
+    info = np.iinfo(x_dtype)
+    rng = np.random.default_rng(seed + 7)
+    worst = 0
+    for _ in range(6):
+        x = rng.standard_normal((1, 3, 8, 8)).astype(np.float32)
+        xq = np.clip(np.rint(x / np.float32(x_scale)) + x_zp, info.min, info.max).astype(x_dtype)
+        (y,) = session.run(None, {"x": x})
+        expected = np.rint(y / np.float32(y_scale)).astype(np.int64) + y_zp
+        ours = evaluate(module, [xq]).outputs[0].astype(np.int64)
+        worst = max(worst, int(np.abs(ours - expected).max()))
+    assert worst <= 1, f"max |diff| {worst} against onnxruntime"
+    assert len(results) == 1
+
+
+def tflite_like(*, middle: list[onnx.NodeProto] | None = None, act_scale=None, zp_type=T.INT8,
+                softmax: bool = False) -> onnx.ModelProto:
+    """int8 NHWC input -> Transpose -> DQ -> Conv -> Relu -> Q (-> DQ -> Softmax -> Q)."""
+    scale = act_scale if act_scale is not None else [0.05]
+    zero = np.zeros(len(scale), dtype={T.INT8: np.int8, T.INT16: np.int16, T.UINT8: np.uint8}[zp_type])
+    inits = [
+        nh.from_array(np.arange(-36, 36, dtype=np.int8).reshape(8, 1, 3, 3), "w"),
+        nh.from_array(np.full(8, 0.02, np.float32), "ws"), nh.from_array(np.zeros(8, np.int8), "wz"),
+        nh.from_array(np.array(scale, np.float32).reshape(-1) if len(scale) > 1 else np.array(scale[0], np.float32), "s"),
+        nh.from_array(zero if len(scale) > 1 else zero[0], "z"),
+        nh.from_array(np.array(0.1, np.float32), "so"), nh.from_array(np.array(-128, np.int8), "zo"),
+        nh.from_array(np.array(1 / 256, np.float32), "ss"),
+    ]
+    nodes = [
+        h.make_node("Transpose", ["x"], ["xt"], perm=[0, 3, 1, 2]),
+        h.make_node("DequantizeLinear", ["xt", "s", "z"], ["xd"], axis=1),
+        h.make_node("DequantizeLinear", ["w", "ws", "wz"], ["wd"], axis=0),
+        h.make_node("Conv", ["xd", "wd"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+    ]
+    last = "c"
+    for node in middle or []:
+        nodes.append(node)
+        last = node.output[0]
+    nodes += [h.make_node("Relu", [last], ["r"]), h.make_node("QuantizeLinear", ["r", "so", "zo"], ["q"])]
+    out = "q"
+    if softmax:
+        nodes += [h.make_node("Flatten", ["q"], ["fl"]), h.make_node("DequantizeLinear", ["fl", "so", "zo"], ["fd"]),
+                  h.make_node("Softmax", ["fd"], ["sm"], name="softmax"),
+                  h.make_node("QuantizeLinear", ["sm", "ss", "zo"], ["out"])]
+        out = "out"
+    graph = h.make_graph(nodes, "tfl", [h.make_tensor_value_info("x", T.INT8, [1, 4, 4, 1])],
+                         [h.make_tensor_value_info(out, T.INT8, None)], inits)
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
+
+
+def test_tflite_like_graph_keeps_nhwc_input_and_int8_result():
+    module = import_onnx_bytes(tflite_like().SerializeToString(), "tfl.onnx")
+    main = main_function(module)
+    assert str(main.function_type.inputs.data[0]) == "tensor<1x4x4x1xi8>"
+    assert str(main.function_type.outputs.data[0]) == "tensor<1x8x4x4xi8>"
+    conv = next(op for op in main.body.block.ops if isinstance(op, qnn.Conv2dOp))
+    # The kernels read the unsigned domain; the int8 zero point 0 is 128 there, so the input is
+    # padded with 128 explicitly (the kernels pad with 0) and the conv itself has no padding.
+    assert str(conv.input.type) == "tensor<1x1x6x6xui8>"
+    assert list(conv.pads.get_values()) == [0, 0, 0, 0]
+    x = np.arange(16, dtype=np.int8).reshape(1, 4, 4, 1) - 8
+    padded = evaluate(module, [x]).values[conv.input]
+    assert padded[0, 0, 0].tolist() == [128] * 6 and padded[0, 0, 1, 1] == int(x[0, 0, 0, 0]) + 128
+
+
+def test_final_softmax_is_recorded_not_imported():
+    module = import_onnx_bytes(tflite_like(softmax=True).SerializeToString(), "tfl.onnx")
+    main = main_function(module)
+    tail = main.attributes[SOFTMAX_ATTR]
+    assert tail.data["input_scale"].value.data == pytest.approx(0.1)
+    assert str(main.function_type.outputs.data[0]) == "tensor<1x128xi8>"
+
+
+def run_opt(model: onnx.ModelProto, tmp_path) -> subprocess.CompletedProcess:
+    path = tmp_path / "bad.onnx"
+    onnx.save(model, path)
+    tool = Path(sys.executable).parent / "dory-opt"
+    return subprocess.run([str(tool), str(path)], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("float_op", "Sigmoid node 'sig': op 'Sigmoid' is not supported in a QDQ graph"),
+    ("per_channel_activation", "DequantizeLinear node producing 'xd': per-channel quantization of an activation"),
+    ("int16", "DequantizeLinear node producing 'xd': int16 quantization is not supported (only 8-bit QDQ)"),
+    ("softmax_middle", "Softmax node 'sm': Softmax must read a dequantized tensor"),
+])
+def test_unsupported_qdq_constructs_one_line_diagnostic(tmp_path, case, message):
+    if case == "float_op":
+        model = tflite_like(middle=[h.make_node("Sigmoid", ["c"], ["sg"], name="sig")])
+    elif case == "per_channel_activation":
+        model = tflite_like(act_scale=[0.05, 0.06])
+    elif case == "int16":
+        model = tflite_like(zp_type=T.INT16)
+    else:
+        model = tflite_like(middle=[h.make_node("Softmax", ["c"], ["sm"], name="sm")])
+    result = run_opt(model, tmp_path)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert message in lines[0], lines[0]
