@@ -160,7 +160,7 @@ def test_frontnet_layer_becomes_one_exact_stage():
     (fused,) = [op for op in module.walk() if isinstance(op, qnn.Conv2dOp) and op.input is layer.input]
     assert fused.requant.shift.data == 28 and fused.k.type.element_type == IntegerType(64)  # type: ignore[union-attr]
     k, lam = qnn.constant_array(fused.k), qnn.constant_array(fused.lambda_)
-    for c in (0, 28):  # channel 28 needs the largest shift; every channel is checked by the pass
+    for c in range(len(k1)):  # every accumulator value of every channel (about 1 s)
         got = Stage(int(k[c]), int(lam[c]), 28, 0, 255, 64)
         assert verify_exhaustive(chain(stages[c]), got, *ranges[c])
 
