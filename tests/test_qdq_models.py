@@ -1,0 +1,87 @@
+"""The six TFLite QDQ reference models (`../shared/models/tflite_qdq`) against TensorFlow Lite
+Micro: `dory run MODEL --golden FILE.npz` on the reference engine, every case and every mapped
+intermediate tensor.
+
+Expected (see `dory_xdsl.qdq_requant` for why): every case has TFLM's argmax; the int8 output is
+within 1 LSB of TFLM's and bit-exact where the kernels reproduce TFLite's arithmetic exactly
+(all layers clamped at the zero point, or no exact ties); each conv / depthwise / linear layer,
+fed the TFLite reference input, is within 1 LSB of the TFLite reference output. ResNet-8's
+softmax amplifies the one-LSB tie differences of its unclamped residual-branch convs and
+residual adds to several LSB on one random input; its argmax still agrees.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from dory_xdsl.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT.parent / "shared" / "models" / "tflite_qdq"
+
+# model file stem -> (golden file stem, largest |diff| of a case, bit-exact on every case)
+CASES = {
+    "kws_ref_model": ("mlperf_kws_dscnn", 0),
+    "vww_96_int8": ("mlperf_vww_mbv1_025", 0),
+    "person_detect": ("tflm_person_detect", 0),
+    "micro_speech_quantized": ("tflm_micro_speech", 0),
+    "ad01_int8": ("mlperf_ad_fc_autoencoder", 1),
+    "pretrainedResnet_quant": ("mlperf_ic_resnet8", 8),
+}
+CASE_LINE = re.compile(r"^case (\S+): max \|diff\| (\d+), argmax (.*)$")
+LAYER_LINE = re.compile(r"^layer \d+ qnn\.(\w+) '.*': max \|diff\| (\d+) over \d+ values(?: \((\d+) from the golden inputs\))?$")
+
+
+def require_models() -> None:
+    if not MODELS.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"reference models missing: {MODELS}")
+        pytest.skip(f"reference models missing: {MODELS}")
+
+
+def run(model: str, golden: str, capsys, *extra: str) -> tuple[int, list[str]]:
+    code = main(["run", str(MODELS / "onnx" / f"{model}.tf2onnx.onnx"), "--golden",
+                 str(MODELS / "golden" / f"{golden}_golden.npz"), *extra])
+    return code, capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize("model", sorted(CASES))
+def test_model_matches_tflite_micro(model, capsys):
+    require_models()
+    golden, worst = CASES[model]
+    code, lines = run(model, golden, capsys)
+    cases = [m.groups() for line in lines if (m := CASE_LINE.match(line))]
+    assert len(cases) == 4, lines
+    for name, diff, argmax in cases:
+        assert argmax == "ok", f"{model} case {name}: argmax {argmax}"
+        assert int(diff) <= worst, f"{model} case {name}: max |diff| {diff}"
+    within = sum(int(diff) <= 1 for _, diff, _ in cases)
+    assert lines[-1].startswith(f"golden: {within}/4 cases within 1 LSB (engine reference)")
+    assert code == (0 if within == 4 else 1)
+    layers = [m.groups() for line in lines if (m := LAYER_LINE.match(line))]
+    if model != "person_detect":  # its golden file has no intermediate tensors
+        assert layers, lines
+    for op, _, isolated in layers:
+        assert isolated is not None
+        if op in ("conv2d", "linear"):
+            assert int(isolated) <= 1, f"{model}: a {op} layer is {isolated} LSB from TFLite on its own"
+
+
+def test_tolerance_option(capsys):
+    require_models()
+    code, lines = run("pretrainedResnet_quant", "mlperf_ic_resnet8", capsys, "--tolerance", "8")
+    assert lines[-1].startswith("golden: 4/4 cases within 8 LSB")
+    assert code == 0
+
+
+def test_golden_npz_errors_are_one_line(tmp_path, capsys):
+    require_models()
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    code = main(["run", str(MODELS / "onnx" / "ad01_int8.tf2onnx.onnx"), "--golden", str(bad)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "cannot read the golden file" in err[0]
