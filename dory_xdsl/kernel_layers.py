@@ -15,7 +15,8 @@ parameter arrays in the layout the kernel reads (all derived at compile time):
   (`pulp_nn_linear_out_32`, int32 bias).
 - add: `qnn.add` with add_a = add_b = 0 and one of shift_a/shift_b zero is exactly
   `(a*m1 + b*m2) >> d` (`m1 = mul_a << shift_b`, ...), which `pulp_nn_add` computes when the
-  multipliers are in [0, 32767], the clip is [0, 255] and the shifted sum stays below 2^16.
+  multipliers are in [0, 32767], the clip is [0, 255], the total shift is below 32 and the
+  shifted sum stays below 2^16 (`qnn-legalize-pulp` rewrites other adds into kernel sequences).
 - maxpool (not wider than its input: the kernel pools rows in place); avgpool with mul, add >= 0 and clip [0, 255] (`flag_requant` unless mul = 1, add =
   shift = 0), and no unsigned overflow of `sum*mul`.
 
