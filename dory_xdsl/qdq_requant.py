@@ -4,18 +4,21 @@ Pure functions on Python ints and floats (no IR), used by `dory_xdsl.qdq_import`
 
 TFLite requantizes an int32 accumulator `acc` with the real multiplier `r` as
 `MultiplyByQuantizedMultiplier(acc, M, shift)`: `r ~= M * 2^(shift - 31)` with the Q31 `M` in
-[2^30, 2^31) (`quantize_multiplier`). It has two builds:
+[2^30, 2^31) (`quantize_multiplier`). TensorFlow Lite Micro (the oracle of the golden data)
+rounds twice (gemmlowp, `tflite_multiply`): `y = SaturatingRoundingDoublingHighMul(acc, M) =
+floor((acc*M + 2^30) / 2^31)`, then `RoundingDivideByPOT(y, e)` with `e = -shift` (half away
+from zero). Both roundings fold into one floor (floor(floor(a/b)/c) == floor(a/(b*c))):
 
-- single rounding (`TFLITE_SINGLE_ROUNDING`, what TensorFlow Lite Micro's golden outputs use):
-  `out = floor((acc*M + 2^(30-shift)) / 2^(31-shift))` (`tflite_single_rounding`). This is
-  exactly `qnn.requant`'s `(k*acc + lambda) >> S`, so `tflite_requant` reproduces it bit for bit:
-  `k = M`, `lambda = 2^(S-1) + M*offset + zp_out*2^S`, `S = 31 - shift`;
-- double rounding (gemmlowp, `tflite_multiply`): `y = SaturatingRoundingDoublingHighMul(acc, M)
-  = floor((acc*M + 2^30) / 2^31)`, then `RoundingDivideByPOT(y, -shift)` (half away from zero).
-  Both roundings fold into one floor, `floor((acc*M + 2^30 + 2^(30+e) - [y < 0]*2^31) / 2^(31+e))`
-  with `e = -shift`, which differs from the single rounding above by at most one LSB, only where
-  `acc*M / 2^31` lies within 1/2 of a tie of the second rounding (about 2^-e of the values) or
-  on negative ties; the models checked here (`tests/test_qdq_models.py`) use single rounding.
+    out = floor((acc*M + 2^30 + 2^(30+e) - [y < 0] * 2^31) / 2^(31+e))
+
+`qnn.requant` computes `clip((k*acc + lambda) >> S)` with one `lambda` per channel, so
+`tflite_requant` drops the `[y < 0]` term. The result is *exactly* TFLite's whenever `y >= 0`,
+whenever `shift >= 0` (one rounding), and whenever a clamp at the output zero point (ReLU) cuts
+the negative values anyway; for `y < 0` it is one LSB higher exactly on the ties of the second
+rounding (`y = -2^(e-1) mod 2^e`, about 2^-e of the negative values), never more.
+(TFLite's other build, `TFLITE_SINGLE_ROUNDING`, `tflite_single_rounding`, is one floor and
+would be reproduced exactly with `lambda = 2^(S-1)`; the LiteRT intermediates of the golden
+files use it for fully connected layers, TFLM's outputs do not.)
 
 Channels with different shifts share the largest `S` that keeps 64-bit arithmetic: each
 numerator is scaled by `2^(S - own)`, which keeps the floor exact (channels whose own shift is
