@@ -65,7 +65,13 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return QnnLegalizePulpPass
 
+    def gap8_lower() -> type[ModulePass]:
+        from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
+
+        return Gap8LowerPass
+
     return {
+        "gap8-lower": gap8_lower,
         "qnn-legalize-pulp": legalize_pulp,
         "qnn-widen-requant": widen_requant,
         "qnn-tile": tile,

@@ -333,23 +333,11 @@ def run_tiled(module: ModuleOp, inputs: Sequence[np.ndarray]) -> TiledRun:
 def compile_tiled(module: ModuleOp, *, l1_bytes: int | None = None, objective: str = "cost",
                   double_buffer: bool = True) -> ModuleOp:
     """qnn module (as imported) -> lowered dory module, in process (the module is modified)."""
-    from dory_xdsl.dialects.dory import Dory
-    from dory_xdsl.dialects.qnn import Qnn
     from dory_xdsl.target import GAP8
-    from dory_xdsl.transforms.convert_qnn_to_dory import ConvertQnnToDoryPass
-    from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
-    from dory_xdsl.transforms.qnn_legalize_pulp import QnnLegalizePulpPass
-    from dory_xdsl.transforms.qnn_tile import QnnTilePass
-    from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass
+    from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
-    ctx = Context()
-    for d in (Qnn, Dory):
-        ctx.load_dialect(d)
     budget = GAP8.l1_bytes if l1_bytes is None else l1_bytes
-    for p in (QnnFuseRequantPass(), QnnToNhwcPass(), QnnLegalizePulpPass(),
-              QnnTilePass(l1_bytes=budget, objective=objective, double_buffer=double_buffer),
-              ConvertQnnToDoryPass()):
-        p.apply(ctx, module)
+    Gap8LowerPass(l1_bytes=budget, objective=objective, double_buffer=double_buffer).apply(Context(), module)
     module.verify()
     return module
 
@@ -358,13 +346,12 @@ def tiled_engine(module: ModuleOp, inputs: Sequence[np.ndarray]):
     """`dory run --engine tiled`: compile to tiled IR at the default GAP-8 budgets and run it."""
     from dory_xdsl.engines import EngineResult
 
-    from dory_xdsl.transforms.qnn_legalize_pulp import DORY_LAYERS
+    from dory_xdsl.transforms.qnn_legalize_pulp import lowered_layer_of
 
     lowered = compile_tiled(module)
     run = run_tiled(lowered, inputs)
-    numbers = lowered.attributes.get(DORY_LAYERS)  # back-end layer -> DORY layer (-1: helper layer)
-    by_number = {n: run.layers[i] for i, n in enumerate(numbers.get_values()) if n >= 0 and i in run.layers} \
-        if isinstance(numbers, DenseArrayBase) else run.layers
+    by_number = {n: run.layers[i] for n, i in lowered_layer_of(lowered, len(run.layers)).items()
+                 if i in run.layers}
     layers = []
     for n in range(len(by_number)):
         if n not in by_number:

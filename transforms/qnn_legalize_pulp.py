@@ -208,3 +208,16 @@ class QnnLegalizePulpPass(ModulePass):
             if isinstance(f, func.FuncOp) and f.sym_name.data == "main":
                 if any(LEGALIZED in o.attributes for o in f.body.block.ops):
                     op.attributes[DORY_LAYERS] = DenseArrayBase.from_list(i64, dory_layer_numbers(f))
+
+
+def lowered_layer_of(module: ModuleOp, lowered_count: int) -> dict[int, int]:
+    """DORY (golden) layer number -> index of the lowered layer that produces it.
+
+    The identity when this pass inserted no helper layers; otherwise read from `qnn.dory_layers`
+    (helper layers, numbered -1 there, produce no golden layer).
+    """
+    numbers = module.attributes.get(DORY_LAYERS)
+    if not isinstance(numbers, DenseArrayBase):
+        return {i: i for i in range(lowered_count)}
+    return {n: i for i, n in enumerate(numbers.get_values()) if n >= 0 and i < lowered_count}
+

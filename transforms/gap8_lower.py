@@ -1,0 +1,83 @@
+"""`gap8-lower`: the whole GAP-8 back end as one pass, from imported `qnn` IR to `dory` loop nests.
+
+Expects a module as `dory_xdsl.onnx_import` produces it (unfused, "nchw" `qnn` ops in
+`func.func @main`). Runs, in this order:
+
+1. `qnn-fuse-requant`   conv/linear + requant (+ ReLU-by-clip) -> one layer op
+2. `qnn-merge-requant`  two chained requantizations -> one exact stage, where one exists
+3. `qnn-to-nhwc`        HWC activations, Cout x Kh x Kw x Cin weights
+4. `qnn-legalize-pulp`  ops with no single PULP-NN kernel -> exact sequences of kernel ops
+5. `qnn-widen-requant`  one requant constant width for the build-wide PULP-NN variant
+6. `qnn-tile`           Z3 tile choice per layer (options below are passed on)
+7. `convert-qnn-to-dory` explicit DMA / kernel-call code per layer
+
+Each step is also a pass of its own, so `dory-opt -p` can run any prefix of the pipeline.
+`BACKEND_PASSES` is the single definition of this order: `dory compile`, the tiled and the host
+engines all run it through this pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from dory_xdsl.target import GAP8
+
+BACKEND_PASSES = (
+    "qnn-fuse-requant",
+    "qnn-merge-requant",
+    "qnn-to-nhwc",
+    "qnn-legalize-pulp",
+    "qnn-widen-requant",
+    "qnn-tile",
+    "convert-qnn-to-dory",
+)
+
+
+@dataclass(frozen=True)
+class Gap8LowerPass(ModulePass):
+    name = "gap8-lower"
+
+    l1_bytes: int = GAP8.l1_bytes
+    """L1 budget per layer in bytes (DORY's 36,700 by default)."""
+    objective: str = "cost"
+    """Tiling objective: "cost" (modelled cycles) or "dory" (DORY's L1-fill objective)."""
+    double_buffer: bool = True
+    timeout: float = 20.0
+    """Z3 time limit per layer in seconds."""
+
+    def steps(self) -> list[ModulePass]:
+        """The passes of `BACKEND_PASSES`, in order, with this pass's options (`dory compile`
+        runs them one by one to time them)."""
+        from dory_xdsl.registry import get_passes
+        from dory_xdsl.transforms.qnn_tile import QnnTilePass
+
+        factories = get_passes()
+        steps: list[ModulePass] = []
+        for name in BACKEND_PASSES:
+            if name == QnnTilePass.name:
+                steps.append(QnnTilePass(l1_bytes=self.l1_bytes, objective=self.objective,
+                                         double_buffer=self.double_buffer, timeout=self.timeout))
+            else:
+                steps.append(factories[name]()())
+        return steps
+
+    def steps(self) -> list[ModulePass]:
+        """The passes this pipeline runs, configured, in order."""
+        from dory_xdsl.registry import get_passes
+        from dory_xdsl.transforms.qnn_tile import QnnTilePass
+
+        factories = get_passes()
+        return [
+            QnnTilePass(l1_bytes=self.l1_bytes, objective=self.objective,
+                        double_buffer=self.double_buffer, timeout=self.timeout)
+            if name == QnnTilePass.name else factories[name]()()
+            for name in BACKEND_PASSES
+        ]
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for step in self.steps():
+            step.apply(ctx, op)
