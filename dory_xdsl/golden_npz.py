@@ -3,7 +3,8 @@
 The `.npz` holds `input__<case>` (the int8 input, as the ONNX graph takes it),
 `output_tflm__<case>` (the TensorFlow Lite Micro output) and, for one case,
 `act_litert_ref__<case>__<tensor>` (every intermediate tensor of the TFLite reference kernels,
-named by TFLite tensor name, NHWC). For every case the model runs on the chosen engine; when
+named by TFLite tensor name, NHWC). For every case the model runs on the chosen engine (inputs
+and outputs shifted by the offsets `@main` records, see `offsets`); when
 `@main` records a final softmax (`qnn.softmax_tail`, see `dory_xdsl.qdq_import`) it is applied
 to the returned logits on the host, as the fabric controller would. Printed:
 
@@ -87,6 +88,21 @@ def softmax_tail(module: ModuleOp):
     return SoftmaxTail(params["input_scale"], params["beta"])
 
 
+def offsets(module: ModuleOp) -> tuple[int, int]:
+    """(added to the golden input, subtracted from the first output): the QDQ importer holds
+    int8 tensors as `ui8` + 128 (`qnn.input_offsets` / `qnn.output_offsets` on `@main`)."""
+    from dory_xdsl.interpreter import main_function
+    from dory_xdsl.qdq_import import INPUT_OFFSETS, OUTPUT_OFFSETS
+
+    main = main_function(module)
+    found = []
+    for name in (INPUT_OFFSETS, OUTPUT_OFFSETS):
+        attr = main.attributes.get(name)
+        values = list(attr.get_values()) if attr is not None else []  # type: ignore[union-attr]
+        found.append(int(values[0]) if values else 0)
+    return found[0], found[1]
+
+
 def _as_golden(array: np.ndarray, golden: np.ndarray, shift: int) -> np.ndarray | None:
     """`array` (engine layout: NCHW for 4-D) in the golden tensor's layout (NHWC), or None."""
     values = np.asarray(array, dtype=np.int64) - shift
@@ -144,6 +160,7 @@ def run_npz(path: str, module: ModuleOp, engine, engine_name: str, tolerance: in
     if len(args) != 1:
         raise DoryError(f"the model takes {len(args)} inputs; the golden file holds one per case")
     shape = tuple(args[0].type.get_shape())  # type: ignore[union-attr]
+    in_offset, out_offset = offsets(module)
     tail = softmax_tail(module)
     layers = mapped_layers(module)
     passed = 0
@@ -151,8 +168,9 @@ def run_npz(path: str, module: ModuleOp, engine, engine_name: str, tolerance: in
         x = arrays[INPUT + name]
         if x.size != int(np.prod(shape)):
             raise DoryError(f"{path}: input '{name}' has shape {list(x.shape)}, the model takes {list(shape)}")
-        result = engine(module.clone(), [x.reshape(shape)])
-        out = np.asarray(result.outputs[0])
+        x = x.reshape(shape).astype(np.int64) + in_offset
+        result = engine(module.clone(), [x])
+        out = np.asarray(result.outputs[0]).astype(np.int64) - out_offset
         if tail is not None:
             from dory_xdsl.qdq_softmax import softmax_int8
 
@@ -169,7 +187,7 @@ def run_npz(path: str, module: ModuleOp, engine, engine_name: str, tolerance: in
         prefix = f"{ACT}{name}__"
         if any(key.startswith(prefix) for key in arrays):
             named = {key[len(prefix):]: array for key, array in arrays.items() if key.startswith(prefix)}
-            isolated = isolated_diffs(module, x.reshape(shape), named)
+            isolated = isolated_diffs(module, x, named)
             for layer in layers:
                 golden = arrays.get(prefix + layer.tensor)
                 if golden is None:

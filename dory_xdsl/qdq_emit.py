@@ -17,7 +17,7 @@ from xdsl.dialects.builtin import StringAttr
 
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.onnx_emit import I8, UI8
+from dory_xdsl.onnx_emit import UI8
 from dory_xdsl.onnx_requant import RequantRangeError, requant_constants
 from dory_xdsl.onnx_values import Act, vec
 from dory_xdsl.qdq_requant import (
@@ -36,17 +36,17 @@ class QuantizeEmitter:
     def __init__(self, importer):
         self.imp = importer
         self.emit = importer.emit
-        self.cache: dict[object, QTensor] = {}
 
     def _tag(self, act: Act, name: str) -> None:
         owner = act.value.owner
         if isinstance(owner, qnn.QnnOp) and TENSOR_ATTR not in owner.attributes:
             owner.attributes[TENSOR_ATTR] = StringAttr(name)
 
-    def quantize(self, value, scale: float, onnx_zp: int, signed: bool, name: str, terminal: bool) -> QTensor:
-        """The quantized tensor `clip(zp + round(value / scale))` (8-bit, TFLite rounding)."""
-        offset = 128 if signed and not terminal else 0
-        elem = I8 if (signed and offset == 0) else UI8
+    def quantize(self, value, scale: float, onnx_zp: int, signed: bool, name: str) -> QTensor:
+        """The quantized tensor `clip(zp + round(value / scale))` (8-bit, TFLite rounding), as
+        `ui8` (int8 values + 128)."""
+        offset = 128 if signed else 0
+        elem = UI8
         qmin, qmax = (-128, 127) if signed else (0, 255)
         lo = max(qmin, quantize_real(value.lo, scale, onnx_zp)) if math.isfinite(value.lo) else qmin
         hi = min(qmax, quantize_real(value.hi, scale, onnx_zp)) if math.isfinite(value.hi) else qmax
@@ -91,7 +91,7 @@ class QuantizeEmitter:
         return self._requant(x.act, fold.k, fold.lam, fold.shift, lo, hi, elem)
 
     def _add(self, value: RealSum, scale: float, zp: int, lo: int, hi: int, elem) -> Act:
-        a, b = self.unsigned(value.a.q), self.unsigned(value.b.q)
+        a, b = value.a.q, value.b.q
         if a.act.shape != b.act.shape:
             raise self.emit.fail(f"Add of tensors with shapes {list(a.act.shape)} and {list(b.act.shape)} "
                                  "(broadcasting is not supported)")
@@ -108,22 +108,3 @@ class QuantizeEmitter:
             x.act.value, self.emit.tensor_type(value.shape, elem), kernel=value.kernel, strides=value.strides,
             pads=value.pads, mul=p.mul, add=p.add, shift=p.shift, lo=lo, hi=hi))
         return Act(result, value.shape, vec([lo]), vec([hi]))
-
-    def unsigned(self, q: QTensor) -> QTensor:
-        """`q` in the unsigned domain of the kernels (an int8 tensor held as `ui8`, value + 128)."""
-        if not q.signed or q.offset == 128:
-            return q
-        key = q.act.value
-        if key not in self.cache:
-            act = self._requant(q.act, [1], [128], 0, 0, 255, UI8)
-            self.cache[key] = QTensor(act, q.scale, q.zp + 128, 128, True, q.name)
-        cached = self.cache[key]
-        return QTensor(cached.act, q.scale, q.zp + 128, 128, True, q.name)
-
-    def onnx_domain(self, q: QTensor) -> QTensor:
-        """`q` holding the ONNX values (an int8 tensor back from `ui8` to `i8`)."""
-        if q.offset == 0:
-            return q
-        act = self._requant(q.act, [1], [-128], 0, -128, 127, I8)
-        return QTensor(act, q.scale, q.zp - 128, 0, True, q.name)
-

@@ -4,9 +4,9 @@
 `DequantizeLinear`, `QLinearConv` or `QLinearMatMul` here. The result has the same shape as the
 integer-graph import: one `func.func @main` over integer tensors, made of the same `qnn` layers.
 
-- Graph inputs keep their ONNX shape and type (`i8` for int8, `ui8` for uint8; an NHWC input
-  stays NHWC and its `Transpose` becomes a `qnn.transpose`). A float input consumed only by
-  `QuantizeLinear` becomes the quantized tensor that node produces. Dynamic batch sizes are 1.
+- Graph inputs keep their ONNX shape (an NHWC input stays NHWC, its `Transpose` becomes a
+  `qnn.transpose`). A float input consumed only by `QuantizeLinear` becomes the quantized tensor
+  that node produces. Dynamic batch sizes are 1.
 - Every `DequantizeLinear -> float op(s) -> QuantizeLinear` island becomes one integer layer:
   `Conv` (incl. depthwise, per-tensor or per-channel weights), `MatMul` (+ `Add` of a bias),
   `Gemm` -> conv/linear + `qnn.requant` with TFLite's fixed-point multipliers folded into
@@ -14,9 +14,10 @@ integer-graph import: one `func.func @main` over integer tensors, made of the sa
   64-bit constants when needed: see `qdq_requant`); `Relu` / `Clip` become the clip bounds;
   `Add` of two activations -> `qnn.add`, `AveragePool` -> `qnn.avgpool`, `MaxPool` ->
   `qnn.maxpool`; `Reshape`/`Flatten`/`Transpose` move integer tensors.
-- int8 activations that feed kernels live in the unsigned domain (`ui8`, value + 128), which
-  is what the PULP-NN kernels read; the zero points are shifted accordingly. Tensors that only
-  reach graph outputs stay `i8`, so results are TFLite's int8 values.
+- int8 tensors live in the unsigned domain of the PULP-NN kernels (`ui8` holding value + 128,
+  zero points shifted accordingly), graph inputs and results included: `@main` records the
+  offsets in `qnn.input_offsets` / `qnn.output_offsets` (128 for an int8 tensor, 0 for uint8):
+  feed `x + offset`, read `y - offset`.
 - A final `Softmax` (with its `QuantizeLinear`) is not an integer layer: `@main` returns the
   logits and records the softmax in the attribute `qnn.softmax_tail` (input scale, beta,
   output scale and zero point); `qdq_softmax.softmax_int8` computes it as TFLite Micro does.
@@ -39,7 +40,7 @@ from xdsl.ir import Block, Region
 
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.onnx_emit import I8, UI8, Emitter
+from dory_xdsl.onnx_emit import UI8, Emitter
 from dory_xdsl.onnx_graph import Graph, constant_node_value, dataflow_order, describe, index_graph
 from dory_xdsl.onnx_import import DROPPED_ATTR, Importer
 from dory_xdsl.onnx_layers import LAYER_HANDLERS, _pool_geometry
@@ -60,6 +61,8 @@ from dory_xdsl.qdq_values import (
 
 QDQ_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"})
 SOFTMAX_ATTR = "qnn.softmax_tail"
+INPUT_OFFSETS = "qnn.input_offsets"
+OUTPUT_OFFSETS = "qnn.output_offsets"
 _EIGHT_BIT = {onnx.TensorProto.INT8: True, onnx.TensorProto.UINT8: False}
 _MOVES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose")
 
@@ -118,14 +121,13 @@ class QdqImporter(Importer):
         for arg, value, (_, signed, target) in zip(block.args, self.g.inputs, setups):
             shape = self.g.shapes[value.name]
             self.emit.where = f"graph input '{value.name}'"
-            lo, hi = (-128, 127) if signed else (0, 255)
-            act = self.emit.reshape(Act(arg, shape, vec([lo]), vec([hi]), True), shape)
-            self.env[target] = QTensor(act, None, 0, 0, signed, target)
+            act = self.emit.reshape(Act(arg, shape, vec([0]), vec([255]), True), shape)
+            self.env[target] = QTensor(act, None, 128 if signed else 0, 128 if signed else 0, signed, target)
         for node in dataflow_order(self.g):
             if all(out in self.env for out in node.output if out):
                 continue  # a QuantizeLinear of a float graph input, already the argument
             self.visit(node)
-        outputs, tails = [], []
+        outputs, tails, offsets = [], [], []
         for out in self.g.graph.output:
             producer = self.g.producer.get(out.name)
             self.emit.where = describe(producer) if producer else f"graph output '{out.name}'"
@@ -137,12 +139,14 @@ class QdqImporter(Importer):
                 value = value.q
             if not isinstance(value, QTensor):
                 raise DoryError(f"{self.emit.where}: the graph output '{out.name}' is not a quantized tensor")
-            signed_value = self.quant.onnx_domain(value)
             self.results.append(value.name)
-            outputs.append(self.emit.onnx_shaped(signed_value.act))
+            offsets.append(value.offset)
+            outputs.append(self.emit.onnx_shaped(value.act))
         block.add_op(func.ReturnOp(*outputs))
         self.emit.remove_unused()
         main = func.FuncOp("main", (arg_types, [v.type for v in outputs]), Region(block))
+        main.attributes[INPUT_OFFSETS] = qnn.i64_array([128 if signed else 0 for _, signed, _ in setups])
+        main.attributes[OUTPUT_OFFSETS] = qnn.i64_array(offsets)
         if tails:
             self._record_tails(main, tails)
         return ModuleOp([main])
@@ -167,13 +171,13 @@ class QdqImporter(Importer):
         elem = value.type.tensor_type.elem_type
         if elem in _EIGHT_BIT:
             signed = _EIGHT_BIT[elem]
-            return TensorType(I8 if signed else UI8, list(shape)), signed, value.name
+            return TensorType(UI8, list(shape)), signed, value.name
         users = self.consumers.get(value.name, [])
         if elem in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16) and len(users) == 1 \
                 and users[0].op_type == "QuantizeLinear":
             scale, zp, signed = self._qparams(users[0], users[0].input[1:3], per_tensor=True)
             self.env[users[0].output[0]] = None  # placeholder, set in run()
-            return TensorType(I8 if signed else UI8, list(shape)), signed, users[0].output[0]
+            return TensorType(UI8, list(shape)), signed, users[0].output[0]
         raise DoryError(f"graph input '{value.name}': a float input must feed exactly one QuantizeLinear "
                         f"(type {onnx.TensorProto.DataType.Name(elem)})")
 
@@ -251,29 +255,11 @@ class QdqImporter(Importer):
         scale, zp, signed = self._qparams(node, node.input[1:3], per_tensor=True)
         x = inputs[0]
         if isinstance(x, SoftmaxOf):
-            return SoftmaxOut(self.quant.onnx_domain(x.src.q), scale, zp, x.node)
+            return SoftmaxOut(x.src.q, scale, zp, x.node)
         if not isinstance(x, PENDING):
             raise DoryError(f"{describe(node)}: QuantizeLinear of a tensor that is not computed from "
                             "dequantized values")
-        return self.quant.quantize(x, scale, zp, signed, node.output[0], self.terminal(node.output[0]))
-
-    def terminal(self, name: str) -> bool:
-        """Whether the tensor only reaches graph outputs (directly, through reshapes, or as the
-        logits of the final Softmax): then it stays in the ONNX (signed) domain."""
-        users = self.consumers.get(name, [])
-        if not users:
-            return name in self.outputs
-        for user in users:
-            if user.op_type in ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"):
-                if not self.terminal(user.output[0]):
-                    return False
-            elif user.op_type == "DequantizeLinear":
-                after = self.consumers.get(user.output[0], [])
-                if not all(u.op_type == "Softmax" for u in after) or (not after and user.output[0] not in self.outputs):
-                    return False
-            else:
-                return False
-        return True
+        return self.quant.quantize(x, scale, zp, signed, node.output[0])
 
     # ------------------------------------------------------------------ float ops
 
@@ -285,7 +271,7 @@ class QdqImporter(Importer):
         if not isinstance(value, Real):
             raise DoryError(f"{describe(node)}: the input must be a DequantizeLinear output "
                             "(float ops between QuantizeLinear/DequantizeLinear are not supported)")
-        return self.quant.unsigned(value.q)
+        return value.q
 
     def _weights(self, node, value, axis: int, count: int, what: str) -> tuple[np.ndarray, np.ndarray]:
         if not isinstance(value, RealConst) or value.values.dtype != np.int8:
@@ -500,7 +486,7 @@ class QdqImporter(Importer):
                                   np.zeros(w_scales.shape, dtype=np.int64), 0))
         acc = getattr(self, f"on_{op}")(node, args)
         out_scale, out_zp, out_signed = self._qparams(node, node.input[6:8], per_tensor=True)
-        return self.quant.quantize(acc, out_scale, out_zp, out_signed, node.output[0], self.terminal(node.output[0]))
+        return self.quant.quantize(acc, out_scale, out_zp, out_signed, node.output[0])
 
 
 def _unclamped(value) -> bool:

@@ -17,6 +17,7 @@ from onnx import numpy_helper as nh
 from dory_xdsl.dialects import qnn
 from dory_xdsl.interpreter import evaluate, main_function
 from dory_xdsl.onnx_import import import_onnx_bytes, import_onnx_with_results
+from dory_xdsl.golden_npz import offsets
 from dory_xdsl.qdq_import import SOFTMAX_ATTR, is_qdq_model
 
 ort = pytest.importorskip("onnxruntime")
@@ -92,6 +93,8 @@ def test_quantize_static_graph_matches_onnxruntime(tmp_path, seed, activation):
     x_scale, x_zp, x_dtype = _qparams(model, "x")
     y_scale, y_zp, _ = _qparams(model, "y")
     info = np.iinfo(x_dtype)
+    in_offset, out_offset = offsets(module)
+    assert in_offset == out_offset == (128 if activation == "QInt8" else 0)
     rng = np.random.default_rng(seed + 7)
     worst = 0
     for _ in range(6):
@@ -99,7 +102,7 @@ def test_quantize_static_graph_matches_onnxruntime(tmp_path, seed, activation):
         xq = np.clip(np.rint(x / np.float32(x_scale)) + x_zp, info.min, info.max).astype(x_dtype)
         (y,) = session.run(None, {"x": x})
         expected = np.rint(y / np.float32(y_scale)).astype(np.int64) + y_zp
-        ours = evaluate(module, [xq]).outputs[0].astype(np.int64)
+        ours = evaluate(module, [xq.astype(np.int64) + in_offset]).outputs[0].astype(np.int64) - out_offset
         worst = max(worst, int(np.abs(ours - expected).max()))
     assert worst <= 1, f"max |diff| {worst} against onnxruntime"
     assert len(results) == 1
@@ -140,19 +143,20 @@ def tflite_like(*, middle: list[onnx.NodeProto] | None = None, act_scale=None, z
     return h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
 
 
-def test_tflite_like_graph_keeps_nhwc_input_and_int8_result():
+def test_tflite_like_graph_keeps_nhwc_input_in_the_unsigned_domain():
     module = import_onnx_bytes(tflite_like().SerializeToString(), "tfl.onnx")
     main = main_function(module)
-    assert str(main.function_type.inputs.data[0]) == "tensor<1x4x4x1xi8>"
-    assert str(main.function_type.outputs.data[0]) == "tensor<1x8x4x4xi8>"
+    assert str(main.function_type.inputs.data[0]) == "tensor<1x4x4x1xui8>"
+    assert str(main.function_type.outputs.data[0]) == "tensor<1x8x4x4xui8>"
+    assert offsets(module) == (128, 128)
     conv = next(op for op in main.body.block.ops if isinstance(op, qnn.Conv2dOp))
     # The kernels read the unsigned domain; the int8 zero point 0 is 128 there, so the input is
     # padded with 128 explicitly (the kernels pad with 0) and the conv itself has no padding.
     assert str(conv.input.type) == "tensor<1x1x6x6xui8>"
     assert list(conv.pads.get_values()) == [0, 0, 0, 0]
-    x = np.arange(16, dtype=np.int8).reshape(1, 4, 4, 1) - 8
-    padded = evaluate(module, [x]).values[conv.input]
-    assert padded[0, 0, 0].tolist() == [128] * 6 and padded[0, 0, 1, 1] == int(x[0, 0, 0, 0]) + 128
+    x = np.arange(16, dtype=np.int64).reshape(1, 4, 4, 1) - 8
+    padded = evaluate(module, [x + 128]).values[conv.input]
+    assert padded[0, 0, 0].tolist() == [128] * 6 and padded[0, 0, 1, 1] == x[0, 0, 0, 0] + 128
 
 
 def test_final_softmax_is_recorded_not_imported():
@@ -160,7 +164,7 @@ def test_final_softmax_is_recorded_not_imported():
     main = main_function(module)
     tail = main.attributes[SOFTMAX_ATTR]
     assert tail.data["input_scale"].value.data == pytest.approx(0.1)
-    assert str(main.function_type.outputs.data[0]) == "tensor<1x128xi8>"
+    assert str(main.function_type.outputs.data[0]) == "tensor<1x128xui8>"
 
 
 def run_opt(model: onnx.ModelProto, tmp_path) -> subprocess.CompletedProcess:
