@@ -95,6 +95,11 @@ class L2Plan:
         return tops.index(max(tops)) if tops else 0
 
     @property
+    def total(self) -> int:
+        """The L2 bytes the plan needs (its peak; a multiple of the alignment)."""
+        return self.peak
+
+    @property
     def ratio(self) -> float:
         return self.peak / self.lower_bound if self.lower_bound else 1.0
 
