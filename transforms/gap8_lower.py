@@ -50,22 +50,6 @@ class Gap8LowerPass(ModulePass):
     """Z3 time limit per layer in seconds."""
 
     def steps(self) -> list[ModulePass]:
-        """The passes of `BACKEND_PASSES`, in order, with this pass's options (`dory compile`
-        runs them one by one to time them)."""
-        from dory_xdsl.registry import get_passes
-        from dory_xdsl.transforms.qnn_tile import QnnTilePass
-
-        factories = get_passes()
-        steps: list[ModulePass] = []
-        for name in BACKEND_PASSES:
-            if name == QnnTilePass.name:
-                steps.append(QnnTilePass(l1_bytes=self.l1_bytes, objective=self.objective,
-                                         double_buffer=self.double_buffer, timeout=self.timeout))
-            else:
-                steps.append(factories[name]()())
-        return steps
-
-    def steps(self) -> list[ModulePass]:
         """The passes this pipeline runs, configured, in order."""
         from dory_xdsl.registry import get_passes
         from dory_xdsl.transforms.qnn_tile import QnnTilePass
