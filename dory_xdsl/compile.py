@@ -1,11 +1,17 @@
 """`dory compile MODEL.onnx -o APP`: from an ONNX model to a GAP-8 application directory.
 
-Pipeline (`lower_module`): `qnn-fuse-requant` -> `qnn-widen-requant` (one requant width for
-the build-wide PULP-NN variant) -> `qnn-to-nhwc` -> `qnn-tile` -> `convert-qnn-to-dory`, then
+Pipeline (`lower_module`): the `gap8-lower` pass (`dory_xdsl/transforms/gap8_lower.py` lists its
+steps), then
 `dory_xdsl.lowering.app.gap8_app` prints the files. With `--golden DIR` the app embeds the
 golden input and checks a byte-sum checksum of every golden layer output; with `--input X.npy`
-it runs on that input. The L2 plan must fit the L2 left after the code reservation.
-Output is deterministic: compiling twice gives byte-identical files.
+it runs on that input. The L2 plan (`dory_xdsl.lowering.l2_plan`: the offline planner of
+`dory_xdsl.l2_planner` over @main's buffers) must fit the L2 left after the target's code
+reservation, else a one-line `DoryError` names the step where it does not fit. Output is
+deterministic: compiling twice gives byte-identical files.
+
+`--report FILE.json` writes `dory_xdsl.report`'s per-layer and total figures (memory per level,
+DMA per direction, tiles, modelled cycles, L2 peak vs the liveness lower bound, compile time
+per stage); `--report -` prints them as a table.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import MemRefType, ModuleOp
 
 from dory_xdsl.errors import DoryError
+from dory_xdsl.report import NetworkReport, TiledLayer
 from dory_xdsl.target import GAP8
 
 
@@ -41,27 +48,70 @@ class CompiledApp:
     layer_tiles: dict[int, int] = field(default_factory=dict)  # layer index -> number of tiles
     l2_bytes: int = 0
     seconds: float = 0.0
+    report: NetworkReport | None = None
 
     @property
     def multi_tile_layers(self) -> int:
         return sum(1 for n in self.layer_tiles.values() if n > 1)
 
 
-def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions()) -> ModuleOp:
-    """Run the compile pipeline on an imported qnn module (in place) and return it."""
-    from dory_xdsl.transforms.convert_qnn_to_dory import ConvertQnnToDoryPass
-    from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
-    from dory_xdsl.transforms.qnn_tile import QnnTilePass
-    from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass
-    from dory_xdsl.transforms.qnn_widen_requant import QnnWidenRequantPass
+STAGES = {"qnn-tile": "tiling", "convert-qnn-to-dory": "lowering"}  # other back-end passes: "passes"
+
+
+def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions(),
+                 seconds: dict[str, float] | None = None,
+                 tiled: list[TiledLayer] | None = None) -> ModuleOp:
+    """Run the back end (the `gap8-lower` pipeline) on an imported qnn module, in place.
+
+    `seconds` receives the wall time per stage (`STAGES`); `tiled` receives every layer as
+    tiled by `qnn-tile`, for the report.
+    """
+    from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
     ctx = Context()
-    for p in (QnnFuseRequantPass(), QnnWidenRequantPass(), QnnToNhwcPass(),
-              QnnTilePass(l1_bytes=options.l1_bytes, objective=options.objective,
-                          double_buffer=options.double_buffer, timeout=options.timeout),
-              ConvertQnnToDoryPass()):
-        p.apply(ctx, module)
+    pipeline = Gap8LowerPass(l1_bytes=options.l1_bytes, objective=options.objective,
+                             double_buffer=options.double_buffer, timeout=options.timeout)
+    for step in pipeline.steps():
+        start = time.perf_counter()
+        step.apply(ctx, module)
+        stage = {"qnn-tile": "tiling", "convert-qnn-to-dory": "lowering"}.get(step.name, "passes")
+        if seconds is not None:
+            seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
+        if step.name == "qnn-tile" and tiled is not None:
+            tiled.extend(tiled_layers(module))
     return module
+
+
+def tiled_layers(module: ModuleOp) -> list[TiledLayer]:
+    """The layers of `@main` as `qnn-tile` left them, with what the report needs of each."""
+    from xdsl.dialects import func
+
+    from dory_xdsl.dialects.dory import TilingAttr
+    from dory_xdsl.kernel_layers import LAYER_OPS, kernel_layer
+    from dory_xdsl.tensors import numpy_dtype
+    from dory_xdsl.transforms.qnn_tile import TILING
+
+    def nbytes(value) -> int:
+        return value.type.element_count() * numpy_dtype(value.type.element_type).itemsize
+
+    layers = []
+    for function in module.ops:
+        if not isinstance(function, func.FuncOp) or function.sym_name.data != "main":
+            continue
+        ops = [o for o in function.body.walk() if isinstance(o, LAYER_OPS)]
+        for index, op in enumerate(ops):
+            tiling = op.attributes[TILING]
+            assert isinstance(tiling, TilingAttr)
+            layer = kernel_layer(op, index)
+            layers.append(TiledLayer(
+                index=index, geometry=layer.geometry, tile=tiling.sizes, counts=tiling.counts,
+                l1_bytes=tiling.l1.data, l1_budget=tiling.budget.data, cycles=tiling.cycles.data,
+                proved=bool(tiling.proved.data), solve_seconds=tiling.solve_us.data / 1e6,
+                objective=tiling.objective.data,
+                io_bytes=sum(nbytes(v) for v in layer.inputs) + nbytes(op.results[0]),
+                param_bytes=tuple(int(a.nbytes) for a in layer.params.values()),
+            ))
+    return layers
 
 
 def layer_out_types(module: ModuleOp) -> dict[int, MemRefType]:
@@ -76,14 +126,17 @@ def golden_checksums(module: ModuleOp, golden_dir: str | Path) -> dict[int, int]
     """Byte-sum checksums of the golden layer outputs, in each layer's output element type."""
     from dory_xdsl.golden import read_golden_dir
     from dory_xdsl.lowering.c_printer import byte_checksum
+    from dory_xdsl.transforms.qnn_legalize_pulp import lowered_layer_of
     from dory_xdsl.tensors import numpy_dtype
 
     golden = read_golden_dir(golden_dir)
+    out_types = layer_out_types(module)
     sums = {}
-    for index, out_type in layer_out_types(module).items():
-        tensor = golden.layers.get(index)
+    for number, index in lowered_layer_of(module, len(out_types)).items():
+        tensor = golden.layers.get(number)
         if tensor is None:
             continue
+        out_type = out_types[index]
         dtype = numpy_dtype(out_type.element_type).newbyteorder("<")
         sums[index] = byte_checksum(tensor.values.astype(dtype).tobytes())
     return sums
@@ -101,11 +154,13 @@ def compile_module(module: ModuleOp, *, name: str = "network", source: str = "",
                    options: CompileOptions = CompileOptions()) -> CompiledApp:
     """Lower an imported qnn module and print its application (inputs NCHW as ONNX takes them)."""
     from dory_xdsl.lowering.app import gap8_app, input_bytes
-    from dory_xdsl.lowering.c_printer import NetworkPrinter, layer_functions
+    from dory_xdsl.report import build_report
     from dory_xdsl.tensors import numpy_dtype
 
     start = time.perf_counter()
-    lower_module(module, options)
+    seconds: dict[str, float] = {}
+    tiled: list[TiledLayer] = []
+    lower_module(module, options, seconds, tiled)
     data = None
     if inputs is not None:
         types = main_input_types(module)
@@ -116,18 +171,13 @@ def compile_module(module: ModuleOp, *, name: str = "network", source: str = "",
                 raise DoryError(f"input {i}: shape {list(array.shape)}, the network takes {list(t.get_shape())}")
         data = input_bytes(inputs, [numpy_dtype(t.element_type) for t in types])
     sums = golden_checksums(module, golden_dir) if golden_dir is not None else None
+    printing = time.perf_counter()
     files = gap8_app(module, name=name, source=source, inputs=data, golden_checksums=sums)
-    l2 = NetworkPrinter(module).plan()[0].total
-    budget = GAP8.with_budget(l2_code_reserved=options.l2_code_reserved).l2_activation_bytes
-    if l2 > budget:
-        raise DoryError(f"the network needs {l2} B of L2 for activations and staged weights, "
-                        f"but only {budget} B are left after the code reservation")
-    tiles = {}
-    for f in layer_functions(module):
-        tiling = f.attributes.get("dory.tiling")
-        counts = tiling.counts if tiling is not None else (1, 1, 1)  # type: ignore[union-attr]
-        tiles[f.attributes["dory.layer"].value.data] = int(np.prod(counts))  # type: ignore[union-attr]
-    return CompiledApp(module, files, tiles, l2, time.perf_counter() - start)
+    seconds["C printing"] = time.perf_counter() - printing
+    target = GAP8.with_budget(l2_code_reserved=options.l2_code_reserved)
+    report = build_report(name, module, tiled, target, len(files["weights.bin"]), seconds)
+    tiles = {x.index: x.tiles for x in report.layers}
+    return CompiledApp(module, files, tiles, report.l2_peak, time.perf_counter() - start, report)
 
 
 def golden_inputs(module: ModuleOp, golden_dir: str | Path) -> list[np.ndarray]:
@@ -152,7 +202,9 @@ def command_compile(args) -> int:
     model = Path(args.model)
     if not model.is_file():
         raise DoryError(f"{model}: no such model file")
+    start = time.perf_counter()
     module = import_onnx_file(str(model))
+    import_seconds = time.perf_counter() - start
     inputs = None
     if args.golden:
         inputs = golden_inputs(module, args.golden)
@@ -168,9 +220,15 @@ def command_compile(args) -> int:
     app = compile_module(module, name=_app_name(out), source=model.name, inputs=inputs,
                          golden_dir=args.golden, options=options)
     write_app(app.files, out)
+    assert app.report is not None
+    app.report.stage_seconds = {"import": import_seconds, **app.report.stage_seconds}
+    if args.report == "-":
+        print(app.report.text(), end="")
+    elif args.report:
+        Path(args.report).write_text(app.report.json_text())
     print(f"{out}: {len(app.layer_tiles)} layers ({app.multi_tile_layers} with more than one tile), "
           f"L2 {app.l2_bytes} B, weights {len(app.files['weights.bin'])} B, "
-          f"compiled in {app.seconds:.1f} s")
+          f"compiled in {import_seconds + app.seconds:.1f} s")
     return 0
 
 
@@ -192,4 +250,6 @@ def add_compile_parser(subparsers) -> None:
     p.add_argument("--l2-code-reserved", type=int, default=GAP8.l2_code_reserved,
                    help="L2 bytes kept for code (default %(default)s)")
     p.add_argument("--objective", choices=("cost", "dory"), default="cost", help="tiling objective")
+    p.add_argument("--report", metavar="FILE.json",
+                   help="write the per-layer report (memory, DMA, tiles, cycles) as JSON; '-' prints it as a table")
     p.set_defaults(command=command_compile)

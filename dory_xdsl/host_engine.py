@@ -34,7 +34,7 @@ from dory_xdsl.errors import DoryError
 APP_SOURCES = ("main.c", "network.c", "input.c")
 RUN_TIMEOUT = 600
 _COUNTERS = re.compile(r"dma: ext2loc (\d+) B / (\d+) cmds, loc2ext (\d+) B / (\d+) cmds; "
-                       r"l3: read (\d+) B")
+                       r"l3: read (\d+) B / (\d+) reqs")
 
 
 @dataclass
@@ -48,6 +48,9 @@ class HostRun:
     dma_out: int
     dma_commands: int
     l3_read: int
+    dma_in_commands: int = 0  # L2 -> L1 (ext2loc)
+    dma_out_commands: int = 0  # L1 -> L2 (loc2ext)
+    l3_reads: int = 0  # L3 read requests
 
 
 def cache_dir() -> Path:
@@ -112,8 +115,8 @@ def build_and_run(files: Mapping[str, bytes], directory: Path, l1_bytes: int) ->
     counters = _COUNTERS.search(proc.stdout)
     if counters is None:
         raise DoryError("the host app printed no DMA counters")
-    ext2loc, n_in, loc2ext, n_out, l3_read = (int(g) for g in counters.groups())
-    return HostRun(layers, outputs, proc.stdout, ext2loc, loc2ext, n_in + n_out, l3_read)
+    ext2loc, n_in, loc2ext, n_out, l3_read, l3_reads = (int(g) for g in counters.groups())
+    return HostRun(layers, outputs, proc.stdout, ext2loc, loc2ext, n_in + n_out, l3_read, n_in, n_out, l3_reads)
 
 
 def parse_dump(data: bytes) -> tuple[dict[int, bytes], list[bytes]]:
@@ -144,6 +147,7 @@ def host_engine(module: ModuleOp, inputs: Sequence[np.ndarray]) -> EngineResult:
     from dory_xdsl.compile import CompileOptions, compile_module, layer_out_types
     from dory_xdsl.interpreter import NHWC_TO_NCHW
     from dory_xdsl.lowering.c_printer import count_inputs, main_of
+    from dory_xdsl.transforms.qnn_legalize_pulp import lowered_layer_of
 
     options = CompileOptions()
     app = compile_module(module.clone(), inputs=list(inputs), options=options)
@@ -151,7 +155,7 @@ def host_engine(module: ModuleOp, inputs: Sequence[np.ndarray]) -> EngineResult:
         run = build_and_run(app.files, Path(tmp), options.l1_bytes)
     out_types = layer_out_types(app.module)
     layers = []
-    for index in range(len(out_types)):
+    for number, index in sorted(lowered_layer_of(app.module, len(out_types)).items()):
         if index not in run.layers:
             raise DoryError(f"the host app dumped no output for layer {index}")
         array = _array(run.layers[index], out_types[index])
