@@ -11,9 +11,6 @@ from dory_xdsl.host_engine import parse_dump
 from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
 
 SMALL = MobileNetConfig(width=0.25, resolution=96, classes=100, seed=3)
-# lowering of these layers is not implemented yet (the tiled engine rejects them as well)
-NOT_LOWERED = {"NAS_Frontnet": "linear layer without requant producing i32 into a conv",
-               "TCN_T": "an unfused qnn.requant", "Dronet": "qnn.add with input offsets"}
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +53,6 @@ def test_parse_dump_reads_layer_and_output_records():
 @pytest.mark.parametrize("model", example_networks() or [None], ids=lambda p: p.parent.name if p else "missing")
 def test_shared_dory_networks_bit_exact(model, capsys):
     require_examples()
-    if model.parent.name in NOT_LOWERED:
-        pytest.xfail(f"not lowered yet: {NOT_LOWERED[model.parent.name]}")
     code = cli.main(["run", str(model), "--golden", str(model.parent), "--engine", "host"])
     out = capsys.readouterr().out.splitlines()
     total = len(list(model.parent.glob("out_layer*.txt")))
