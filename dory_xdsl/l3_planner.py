@@ -52,7 +52,7 @@ from dory_xdsl.l3_tiling import L2Tiling, L3Model, LayerPlacement, align_up, bes
 from dory_xdsl.layer_geometry import LayerGeometry
 from dory_xdsl.tiles import TileSizes
 
-MODES = ("resident", "prefetch", "whole", "stream")
+MODES = ("resident", "prefetch", "whole", "stream", "none")
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,11 @@ class Program:
     sizes: tuple[tuple[str, int], ...]  # tensor name -> bytes
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        names = [n for n, _ in self.sizes]
+        if len(set(names)) != len(names) or any(":" in n for n in names):
+            raise ValueError("tensor names must be unique and must not contain ':' (layer buffers use it)")
 
     def size(self, tensor: str) -> int:
         return dict(self.sizes)[tensor]
@@ -140,6 +145,7 @@ class _State:
         self.margin = [0] * len(program.steps)
         self.modes: dict[str, str] = {}  # upgrades only: "prefetch" / "resident"
         self.ranges = {name: program.live_range(name) for name, _ in program.sizes}
+        self.no_prefetch: set[int] = set()  # layers whose prefetch did not fit
 
     def placement(self, step: Step) -> LayerPlacement:
         return LayerPlacement(tuple(t in self.in_l3 for t in step.inputs), step.output in self.in_l3)
@@ -162,7 +168,7 @@ class _State:
         for name, size in tiling.buffers:
             first, last = (self.param_range(index, mode) if name not in ("out",) and not name.startswith("in")
                            else (index, index))
-            out.append(Buffer(f"{step.name}.{name}", size, first, last))
+            out.append(Buffer(f"{step.name}:{name}", size, first, last))
         return out
 
     def fixed_live(self, index: int, tilings: dict[int, L2Tiling], in_l3: set[str]) -> int:
@@ -194,7 +200,7 @@ class _State:
                 step = self.p.steps[i]
                 allowance = self.budget - self.fixed_live(i, tilings, in_l3) - self.margin[i]
                 choice = best_tiling(step.geometry, step.l1, self.placement(step), step.cycles, allowance,  # type: ignore[arg-type]
-                                     self.model, self.alignment)
+                                     self.model, self.alignment, self.hidden(i))
                 if choice is None:
                     deficits[i] = tilings[i].l2_bytes - allowance
                 else:
@@ -207,6 +213,10 @@ class _State:
             return tilings, deficits
         finally:
             self.in_l3 = saved
+
+    def hidden(self, i: int) -> int:
+        """Cycles of the previous step a prefetch of layer `i`'s parameters could hide."""
+        return self.p.steps[i - 1].cycles if i > 0 and i not in self.no_prefetch else 0
 
     def _smallest(self, i: int) -> L2Tiling:
         step = self.p.steps[i]
@@ -232,7 +242,7 @@ class _State:
 
 
 def plan_l3(program: Program, budget: int, model: L3Model = L3Model(), alignment: int = 8,
-            upgrades: int = 16, max_iterations: int = 64) -> L3Plan:
+            upgrades: int = 64, max_iterations: int = 64) -> L3Plan:
     """Decide L3 placement and L3 -> L2 tiling so that the L2 plan fits `budget` bytes."""
     state = _State(program, budget, model, alignment)
     notes: list[str] = []
@@ -253,7 +263,10 @@ def plan_l3(program: Program, budget: int, model: L3Model = L3Model(), alignment
     modes = {}
     for i, t in tilings.items():
         name = program.steps[i].name
-        modes[name] = "stream" if t.weights_mode == "stream" else state.modes.get(name, "whole")
+        if not any(n in ("weights", "bias", "k", "lambda") for n, _ in t.buffers):
+            modes[name] = "none"
+        else:
+            modes[name] = "stream" if t.weights_mode == "stream" else state.modes.get(name, "whole")
     return L3Plan(program, budget, {program.steps[i].name: t for i, t in sorted(tilings.items())}, modes,
                   frozenset(state.in_l3), plan, iteration, notes)
 
@@ -278,35 +291,50 @@ def _move_a_tensor(state: _State, deficits: dict[int, int], notes: list[str]) ->
     notes.append(f"'{best[1]}' moved to L3 (step '{step.name}' was short by {deficits[worst]:,} B)")
 
 
-def _upgrade(state: _State, tilings: dict[int, L2Tiling], plan: L2Plan, budget_calls: int,
+def _upgrade(state: _State, tilings: dict[int, L2Tiling], plan: L2Plan, max_calls: int,
              notes: list[str]) -> tuple[dict[int, L2Tiling], L2Plan]:
-    """Whole -> prefetch -> resident, most L3 cycles saved first, while the plan fits."""
+    """Whole parameters -> "prefetch" (most L3 cycles saved first), then -> "resident" (smallest
+    first), each kept when the plan still fits without making any layer costlier. Layers whose
+    prefetch does not fit were costed as if it did: they are solved again without it."""
     calls = 0
-    for mode in ("prefetch", "resident"):
-        order = sorted((i for i, t in tilings.items() if t.weights_mode == "whole" and t.l3_read),
-                       key=lambda i: (-tilings[i].l3_read, i))
-        for i in order:
-            if calls >= budget_calls:
-                return tilings, plan
-            name = state.p.steps[i].name
-            previous = state.modes.get(name)
-            if mode == "prefetch" and (i == 0 or previous == "resident"):
-                continue
-            state.modes[name] = mode
-            calls += 1
-            trial_tilings, deficits = state.solve(state.in_l3)
-            trial = state.plan(trial_tilings) if not deficits else None
-            if trial is not None and trial.peak <= state.budget and _same_tiles(trial_tilings, tilings):
-                tilings, plan = trial_tilings, trial
-                notes.append(f"parameters of '{name}' {mode}")
-            elif previous is None:
-                del state.modes[name]
-            else:
-                state.modes[name] = previous
+
+    def attempt(i: int, mode: str) -> bool:
+        nonlocal tilings, plan, calls
+        name = state.p.steps[i].name
+        previous = state.modes.get(name)
+        state.modes[name] = mode
+        calls += 1
+        trial_tilings, deficits = state.solve(state.in_l3)
+        trial = state.plan(trial_tilings) if not deficits else None
+        if trial is not None and trial.peak <= state.budget and _no_costlier(trial_tilings, tilings):
+            tilings, plan = trial_tilings, trial
+            notes.append(f"parameters of '{name}' {mode}")
+            return True
+        if previous is None:
+            del state.modes[name]
+        else:
+            state.modes[name] = previous
+        return False
+
+    def whole(i: int) -> bool:
+        return tilings[i].weights_mode == "whole" and tilings[i].l3_read > 0
+
+    for i in sorted((i for i in tilings if whole(i) and state.hidden(i)), key=lambda i: (-tilings[i].l3_read, i)):
+        if calls >= max_calls or not whole(i) or not attempt(i, "prefetch"):
+            state.no_prefetch.add(i)
+    if state.no_prefetch & {i for i in tilings if whole(i)}:
+        retry, deficits = state.solve(state.in_l3)
+        trial = state.plan(retry) if not deficits else None
+        if trial is not None and trial.peak <= state.budget:
+            tilings, plan = retry, trial
+    for i in sorted((i for i in tilings if whole(i)), key=lambda i: (tilings[i].l3_read, i)):
+        if calls >= max_calls:
+            break
+        attempt(i, "resident")
     return tilings, plan
 
 
-def _same_tiles(a: dict[int, L2Tiling], b: dict[int, L2Tiling]) -> bool:
+def _no_costlier(a: dict[int, L2Tiling], b: dict[int, L2Tiling]) -> bool:
     """An upgrade must not force another layer into a costlier tiling."""
     return all(a[i].cycles <= b[i].cycles for i in b)
 

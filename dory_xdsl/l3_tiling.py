@@ -150,8 +150,12 @@ def tensor_bytes(g: LayerGeometry) -> tuple[list[int], int]:
 
 
 def evaluate(g: LayerGeometry, rows: int, channels: int, order: str, placement: LayerPlacement,
-             compute_cycles: int, model: L3Model = L3Model(), alignment: int = 8) -> L2Tiling:
-    """Footprint, L3 traffic and modelled cycles of one L3 -> L2 tiling."""
+             compute_cycles: int, model: L3Model = L3Model(), alignment: int = 8,
+             hidden_cycles: int = 0) -> L2Tiling:
+    """Footprint, L3 traffic and modelled cycles of one L3 -> L2 tiling.
+
+    `hidden_cycles`: with one channel tile the parameters can be prefetched during the previous
+    step; that many cycles of their L3 read are then hidden (the network planner decides)."""
     tiles = l2_tiles(g, rows, channels, order)
     n = len(tiles)
     copies = 2 if n > 1 else 1
@@ -172,6 +176,7 @@ def evaluate(g: LayerGeometry, rows: int, channels: int, order: str, placement: 
 
     reads: list[int] = []  # bytes of each read request, in order
     writes: list[int] = []
+    param_reads: list[int] = []  # whole parameters: read once, before the first tile
     first_reads = 0
     last_in: list[tuple | None] = [None] * g.num_inputs
     last_chunk = None
@@ -182,30 +187,35 @@ def evaluate(g: LayerGeometry, rows: int, channels: int, order: str, placement: 
                 reads.append((t.in_rows[1] - t.in_rows[0]) * (t.in_channels[1] - t.in_channels[0]) * in_row_bytes)
                 last_in[i] = key
         if t.out_channels != last_chunk:
-            reads.extend((t.out_channels[1] - t.out_channels[0]) * b for b in params.values())
+            chunk = [(t.out_channels[1] - t.out_channels[0]) * b for b in params.values()]
+            if n_chan == 1:
+                param_reads.extend(chunk)
+            else:
+                reads.extend(chunk)
             last_chunk = t.out_channels
         if placement.output_l3:
             writes.append((t.out_rows[1] - t.out_rows[0]) * (t.out_channels[1] - t.out_channels[0])
                           * g.w_out * g.out_bytes)
         first_reads = first_reads or len(reads)
-    requests = len(reads) + len(writes)
+    requests = len(reads) + len(writes) + len(param_reads)
 
     def l3_cycles(sizes: Sequence[int]) -> int:
         return math.ceil(sum(sizes) / model.bytes_per_cycle) + len(sizes) * model.latency_cycles
 
     total_l3 = l3_cycles(reads) + l3_cycles(writes)
     edges = l3_cycles(reads[:first_reads]) + l3_cycles(writes[-1:])
+    whole_params = max(0, l3_cycles(param_reads) - hidden_cycles)
     if n == 1:
-        cycles = total_l3 + compute_cycles
+        cycles = whole_params + total_l3 + compute_cycles
     else:
-        cycles = max(total_l3, compute_cycles) + edges + n * model.tile_overhead_cycles
+        cycles = whole_params + max(total_l3, compute_cycles) + edges + n * model.tile_overhead_cycles
     return L2Tiling(rows, channels, order, (-(-g.h_out // rows), n_chan), placement, tuple(buffers),
-                    sum(reads), sum(writes), requests, cycles)
+                    sum(reads) + sum(param_reads), sum(writes), requests, cycles)
 
 
 @functools.lru_cache(maxsize=1024)
 def candidates(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, compute_cycles: int,
-               model: L3Model = L3Model(), alignment: int = 8) -> tuple[L2Tiling, ...]:
+               model: L3Model = L3Model(), alignment: int = 8, hidden_cycles: int = 0) -> tuple[L2Tiling, ...]:
     """Every L3 -> L2 tiling of the layer for this placement, cheapest first (cached).
 
     Rows are cut only when an activation of the layer lives in L3 (with all activations in L2,
@@ -217,16 +227,18 @@ def candidates(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, compu
         for channels in channel_options(g, l1):
             tiled_both = rows < g.h_out and channels < g.cout
             for order in (ORDERS if tiled_both else ORDERS[:1]):
-                out.append(evaluate(g, rows, channels, order, placement, compute_cycles, model, alignment))
+                out.append(evaluate(g, rows, channels, order, placement, compute_cycles, model, alignment,
+                                    hidden_cycles))
     return tuple(sorted(out, key=lambda t: (t.cycles, t.num_tiles, t.l2_bytes, t.order, t.rows, t.channels)))
 
 
 def best_tiling(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, compute_cycles: int,
-                allowance: int, model: L3Model = L3Model(), alignment: int = 8) -> L2Tiling | None:
+                allowance: int, model: L3Model = L3Model(), alignment: int = 8,
+                hidden_cycles: int = 0) -> L2Tiling | None:
     """The cheapest tiling whose own L2 buffers fit `allowance` bytes (None if none does).
 
     Ties go to fewer tiles, then to the smaller footprint (deterministic)."""
-    for t in candidates(g, l1, placement, compute_cycles, model, alignment):
+    for t in candidates(g, l1, placement, compute_cycles, model, alignment, hidden_cycles):
         if t.l2_bytes <= allowance:
             return t
     return None
