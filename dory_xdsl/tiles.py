@@ -397,28 +397,45 @@ def plan_copy(dims: Sequence[tuple[int, int, int]], elem_bytes: int, l2_base: in
     return CopyPlan(tuple(merged), tuple(body))
 
 
-def input_copy(g: LayerGeometry, tile: Tile, target: Target) -> CopyPlan:
-    """L2 input tensor (HWC) -> the tile's L1 input buffer (CHW for depthwise, else HWC)."""
+@dataclass(frozen=True)
+class Window:
+    """The part of an HWC tensor an L2 buffer holds: rows [r0, r1) x all columns x channels
+    [c0, c1), stored densely (an L3 -> L2 tile, see `dory_xdsl.l3_schedule`)."""
+
+    rows: tuple[int, int]
+    channels: tuple[int, int]
+
+    @property
+    def num_channels(self) -> int:
+        return self.channels[1] - self.channels[0]
+
+
+def input_copy(g: LayerGeometry, tile: Tile, target: Target, window: Window | None = None) -> CopyPlan:
+    """L2 input tensor (HWC) -> the tile's L1 input buffer (CHW for depthwise, else HWC).
+
+    With a `window`, the L2 side is that window of the input tensor (offsets relative to it)."""
     ab = g.act_bytes
     rows, cols, chans = tile.in_l1_shape
     zt, zl, _, _ = tile.zeros
     fh, fw = tile.in_h[1] - tile.in_h[0], tile.in_w[1] - tile.in_w[0]
-    l2_base = ((tile.in_h[0] * g.w + tile.in_w[0]) * g.cin + tile.in_c[0]) * ab
+    r0, c0, cin = (0, 0, g.cin) if window is None else (window.rows[0], window.channels[0], window.num_channels)
+    l2_base = (((tile.in_h[0] - r0) * g.w + tile.in_w[0]) * cin + tile.in_c[0] - c0) * ab
     if g.kind == "depthwise":
-        dims = [(chans, ab, rows * cols * ab), (fh, g.w * g.cin * ab, cols * ab), (fw, g.cin * ab, ab)]
+        dims = [(chans, ab, rows * cols * ab), (fh, g.w * cin * ab, cols * ab), (fw, cin * ab, ab)]
         l1_base = (zt * cols + zl) * ab
     else:
-        dims = [(fh, g.w * g.cin * ab, cols * chans * ab), (fw, g.cin * ab, chans * ab), (chans, ab, ab)]
+        dims = [(fh, g.w * cin * ab, cols * chans * ab), (fw, cin * ab, chans * ab), (chans, ab, ab)]
         l1_base = (zt * cols + zl) * chans * ab
     return plan_copy(dims, ab, l2_base, l1_base, target.dma)
 
 
-def output_copy(g: LayerGeometry, tile: Tile, target: Target) -> CopyPlan:
-    """The tile's dense HWC L1 output buffer -> L2 output tensor (HWC)."""
+def output_copy(g: LayerGeometry, tile: Tile, target: Target, window: Window | None = None) -> CopyPlan:
+    """The tile's dense HWC L1 output buffer -> L2 output tensor (HWC), or that `window` of it."""
     ob = g.out_bytes
     rows, cols, chans = tile.out_shape
-    l2_base = ((tile.out_h[0] * g.w_out + tile.out_w[0]) * g.cout + tile.out_c[0]) * ob
-    dims = [(rows, g.w_out * g.cout * ob, cols * chans * ob), (cols, g.cout * ob, chans * ob),
+    r0, c0, cout = (0, 0, g.cout) if window is None else (window.rows[0], window.channels[0], window.num_channels)
+    l2_base = (((tile.out_h[0] - r0) * g.w_out + tile.out_w[0]) * cout + tile.out_c[0] - c0) * ob
+    dims = [(rows, g.w_out * cout * ob, cols * chans * ob), (cols, cout * ob, chans * ob),
             (chans, ob, ob)]
     return plan_copy(dims, ob, l2_base, 0, target.dma)
 
