@@ -11,7 +11,12 @@ Memory model
   every L1 buffer is a byte offset (an `index` SSA value) into it. The offsets come from
   `dory_xdsl.tiles.l1_layout` and are recorded on the layer function (`dory.l1_buffers`).
 
-DMA: `dory.dma_start` is one `pi_cl_dma_cmd` (1-D, `length == size`) or `pi_cl_dma_cmd_2d`
+Per-tile numbers: a tiled layer is a loop over its tiles (`scf.for` + `arith` index arithmetic,
+see `convert-qnn-to-dory`), so DMA sizes and kernel arguments that differ between tiles (border
+tiles, per-tile padding) are `index` SSA operands, and those equal on every tile are integer
+properties (`MixedParams`: `{size = 64, length = %line, ...}` in the custom syntax).
+
+DMA: `dory.dma_start` is one `pi_cl_dma_cmd` (1-D, `length` is `size`) or `pi_cl_dma_cmd_2d`
 (`size / length` lines of `length` bytes, `stride` bytes apart on the L2 side, contiguous in L1)
 on a named `channel`; `dory.dma_wait` waits for every command issued on that channel since its
 previous wait. Commands must respect the GAP-8 limits (at most 65,535 B; 2-D line and stride
@@ -20,7 +25,7 @@ previous wait. Commands must respect the GAP-8 limits (at most 65,535 B; 2-D lin
 Kernel calls: one op per PULP-NN function (`dory.conv` = `pulp_nn_conv_Ho_parallel`, ...). Its
 buffer operands are L1 offsets named after the C parameters they feed (`in`, `out`, `weights`,
 `bias`, `k`, `lambda`, scratch buffers); an absent optional buffer is `NULL` in C. Its integer
-properties are the C arguments of the same name. `C_FUNCTION` and `C_ARGS` (class variables)
+parameters (constants or `index` values) are the C arguments of the same name. `C_FUNCTION` and `C_ARGS` (class variables)
 give the C function name and its argument order, so the C printer is a table look-up.
 """
 
@@ -30,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
+    ArrayAttr,
     DenseArrayBase,
     IndexType,
     IntAttr,
@@ -47,6 +53,7 @@ from xdsl.irdl import (
     irdl_op_definition,
     operand_def,
     opt_operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     var_operand_def,
@@ -155,6 +162,122 @@ class TilingAttr(ParametrizedAttribute):
             )
 
 
+# ----------------------------------------------------------------------------- int-or-index parameters
+
+Mixed = int | SSAValue
+"""A parameter that is a constant (an `i64` property) or computed per tile (an `index` operand)."""
+
+
+class MixedParams:
+    """Ops whose integer parameters are static properties or dynamic `index` operands.
+
+    A dynamic parameter is an operand of the variadic `dynamic` list, named by the same position
+    in the `dynamic_params` property (an array of parameter names); a static one is the property
+    of its own name. Syntax inside the op's braces: `name = 72` or `name = %v`.
+    """
+
+    MIXED: ClassVar[tuple[str, ...]] = ()
+
+    def mixed_names(self) -> tuple[str, ...]:
+        return self.MIXED
+
+    def dynamic_names(self) -> list[str]:
+        attr = self.properties.get("dynamic_params")  # type: ignore[attr-defined]
+        return [] if attr is None else [s.data for s in attr.data]  # type: ignore[union-attr]
+
+    def mixed(self, name: str) -> Mixed:
+        """The parameter's value: an int when static, the `index` SSA value when dynamic."""
+        names = self.dynamic_names()
+        if name in names:
+            return self.dynamic[names.index(name)]  # type: ignore[attr-defined]
+        attr = self.properties.get(_field(name))  # type: ignore[attr-defined]
+        assert isinstance(attr, IntegerAttr), name
+        return attr.value.data
+
+    def static(self, name: str) -> int | None:
+        value = self.mixed(name)
+        return value if isinstance(value, int) else None
+
+    def verify_mixed(self) -> None:
+        names = self.dynamic_names()
+        if len(names) != len(self.dynamic):  # type: ignore[attr-defined]
+            raise VerifyException(f"{self.name}: {len(names)} dynamic parameter names for "  # type: ignore[attr-defined]
+                                  f"{len(self.dynamic)} operands")  # type: ignore[attr-defined]
+        for name in self.mixed_names():
+            given = _field(name) in self.properties  # type: ignore[attr-defined]
+            if given == (name in names):
+                raise VerifyException(f"{self.name}: parameter '{name}' must be given exactly once "  # type: ignore[attr-defined]
+                                      "(a constant or an index operand)")
+        unknown = set(names) - set(self.mixed_names())
+        if unknown:
+            raise VerifyException(f"{self.name}: unknown dynamic parameter(s) {sorted(unknown)}")  # type: ignore[attr-defined]
+
+
+def split_mixed(values: Mapping[str, Mixed]) -> tuple[list[SSAValue], dict[str, Attribute]]:
+    """(dynamic operands, properties) of the parameter values of a `MixedParams` op."""
+    dynamic: list[SSAValue] = []
+    names: list[StringAttr] = []
+    props: dict[str, Attribute] = {}
+    for name, value in values.items():
+        if isinstance(value, SSAValue):
+            dynamic.append(value)
+            names.append(StringAttr(name))
+        else:
+            props[_field(name)] = _int(int(value))
+    if names:
+        props["dynamic_params"] = ArrayAttr(names)
+    return dynamic, props
+
+
+def print_mixed_dict(printer: Printer, entries: Sequence[tuple[str, Mixed | str]]) -> None:
+    """`{a = 3, b = %v, c = "text"}`."""
+    printer.print_string("{")
+    for i, (name, value) in enumerate(entries):
+        if i:
+            printer.print_string(", ")
+        printer.print_string(f"{name} = ")
+        if isinstance(value, SSAValue):
+            printer.print_operand(value)
+        elif isinstance(value, str):
+            printer.print_string_literal(value)
+        else:
+            printer.print_string(str(value))
+    printer.print_string("}")
+
+
+def parse_mixed_dict(parser: Parser, op_name: str) -> dict[str, object]:
+    """Entries of `{a = 3, b = %v, c = "text"}`: ints, unresolved operands or strings."""
+    entries: dict[str, object] = {}
+
+    def entry() -> None:
+        name = parser.parse_identifier()
+        parser.parse_punctuation("=")
+        if name in entries:
+            parser.raise_error(f"{op_name}: '{name}' is given twice")
+        operand = parser.parse_optional_unresolved_operand()
+        if operand is not None:
+            entries[name] = operand
+            return
+        text = parser.parse_optional_str_literal()
+        entries[name] = text if text is not None else parser.parse_integer()
+
+    parser.parse_comma_separated_list(parser.Delimiter.BRACES, entry)
+    return entries
+
+
+def _resolve_mixed(parser: Parser, entries: Mapping[str, object], names: Sequence[str],
+                   op_name: str) -> dict[str, Mixed]:
+    out: dict[str, Mixed] = {}
+    for name in names:
+        if name not in entries:
+            parser.raise_error(f"{op_name} misses parameter '{name}'")
+        value = entries[name]
+        if isinstance(value, str):
+            parser.raise_error(f"{op_name}: '{name}' must be an integer or an index value")
+        out[name] = value if isinstance(value, int) else parser.resolve_operand(value, IndexType())  # type: ignore[arg-type]
+    return out
+
+
 # ----------------------------------------------------------------------------- memory and DMA
 
 
@@ -198,53 +321,106 @@ class L1ArenaOp(IRDLOperation):
 
 
 @irdl_op_definition
-class DmaStartOp(IRDLOperation):
+class DmaStartOp(MixedParams, IRDLOperation):
     """One DMA command between an L2 memref (at byte offset `ext`) and the L1 arena (at `loc`).
 
-    `size` bytes in total; 1-D when `length == size`, else 2-D: `size / length` lines of `length`
-    bytes, `stride` bytes apart in L2, contiguous in L1. `dir` is "l2_to_l1" (EXT2LOC) or
+    `size` bytes in total; 1-D when `length` is `size` (the same constant or the same SSA
+    value), else 2-D: `size / length` lines of `length` bytes, `stride` bytes apart in L2,
+    contiguous in L1 (a 2-D command of one line is legal). `size`, `length` and `stride` are
+    constants or per-tile `index` values (`MixedParams`). `dir` is "l2_to_l1" (EXT2LOC) or
     "l1_to_l2" (LOC2EXT). C: `pi_cl_dma_cmd[_2d](l2 + ext, l1 + loc, size[, stride, length],
     dir, &cmd)` with the command recorded on `channel` for `dory.dma_wait`.
+
+    Syntax: `dory.dma_start %x[%ext], %l1[%loc] {size = 64, length = %n, stride = 32,
+    dir = "l2_to_l1", channel = "in"} : memref<...>, memref<...>`.
     """
 
     name = "dory.dma_start"
+    MIXED: ClassVar[tuple[str, ...]] = ("size", "length", "stride")
     l2 = operand_def(MemRefType)
     ext = operand_def(IndexType())
     l1 = operand_def(MemRefType)
     loc = operand_def(IndexType())
-    size = prop_def(IntegerAttr)
-    length = prop_def(IntegerAttr)
-    stride = prop_def(IntegerAttr)
+    dynamic = var_operand_def(IndexType())
+    size = opt_prop_def(IntegerAttr)
+    length = opt_prop_def(IntegerAttr)
+    stride = opt_prop_def(IntegerAttr)
     dir = prop_def(StringAttr)
     channel = prop_def(StringAttr)
+    dynamic_params = opt_prop_def(ArrayAttr)
 
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$l2 `[` $ext `]` `,` $l1 `[` $loc `]` attr-dict `:` type($l2) `,` type($l1)"
-
-    def __init__(self, l2: SSAValue, ext: SSAValue, l1: SSAValue, loc: SSAValue, *, size: int,
-                 length: int, stride: int, dir: str, channel: str):
+    def __init__(self, l2: SSAValue, ext: SSAValue, l1: SSAValue, loc: SSAValue, *, size: Mixed,
+                 length: Mixed, stride: Mixed, dir: str, channel: str):
+        dynamic, props = split_mixed({"size": size, "length": length, "stride": stride})
         super().__init__(
-            operands=[l2, ext, l1, loc],
-            properties={"size": _int(size), "length": _int(length), "stride": _int(stride),
-                        "dir": StringAttr(dir), "channel": StringAttr(channel)},
+            operands=[l2, ext, l1, loc, dynamic],
+            properties={**props, "dir": StringAttr(dir), "channel": StringAttr(channel)},
         )
 
     @property
     def is_2d(self) -> bool:
-        return self.length.value.data != self.size.value.data
+        size, length = self.mixed("size"), self.mixed("length")
+        return not (size is length or (isinstance(size, int) and size == length))
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.l2)
+        printer.print_string("[")
+        printer.print_operand(self.ext)
+        printer.print_string("], ")
+        printer.print_operand(self.l1)
+        printer.print_string("[")
+        printer.print_operand(self.loc)
+        printer.print_string("] ")
+        print_mixed_dict(printer, [*((n, self.mixed(n)) for n in self.MIXED), ("dir", self.dir.data),
+                                   ("channel", self.channel.data)])
+        printer.print_string(" : ")
+        printer.print_attribute(self.l2.type)
+        printer.print_string(", ")
+        printer.print_attribute(self.l1.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> DmaStartOp:
+        l2 = parser.parse_unresolved_operand()
+        parser.parse_punctuation("[")
+        ext = parser.parse_unresolved_operand()
+        parser.parse_punctuation("]")
+        parser.parse_punctuation(",")
+        l1 = parser.parse_unresolved_operand()
+        parser.parse_punctuation("[")
+        loc = parser.parse_unresolved_operand()
+        parser.parse_punctuation("]")
+        entries = parse_mixed_dict(parser, cls.name)
+        extra = set(entries) - {*cls.MIXED, "dir", "channel"}
+        if extra:
+            parser.raise_error(f"{cls.name} has no parameter(s) {sorted(extra)}")
+        parser.parse_punctuation(":")
+        l2_type = parser.parse_type()
+        parser.parse_punctuation(",")
+        l1_type = parser.parse_type()
+        values = _resolve_mixed(parser, entries, cls.MIXED, cls.name)
+        for key in ("dir", "channel"):
+            if not isinstance(entries.get(key), str):
+                parser.raise_error(f"{cls.name}: '{key}' must be a string")
+        index = IndexType()
+        return cls(parser.resolve_operand(l2, l2_type), parser.resolve_operand(ext, index),
+                   parser.resolve_operand(l1, l1_type), parser.resolve_operand(loc, index),
+                   dir=entries["dir"], channel=entries["channel"], **values)  # type: ignore[arg-type]
 
     def verify_(self) -> None:
-        size, length, stride = (a.value.data for a in (self.size, self.length, self.stride))
+        self.verify_mixed()
+        size, length, stride = (self.static(n) for n in self.MIXED)
         if self.dir.data not in DIRECTIONS:
             raise VerifyException(f"dory.dma_start: dir must be one of {DIRECTIONS}, got \"{self.dir.data}\"")
-        if not 1 <= size <= DMA_MAX_BYTES:
+        if size is not None and not 1 <= size <= DMA_MAX_BYTES:
             raise VerifyException(f"dory.dma_start: size {size} is not in [1, {DMA_MAX_BYTES}]")
-        if length != size:
-            if not 1 <= length <= DMA_MAX_LINE or not 1 <= stride <= DMA_MAX_STRIDE:
-                raise VerifyException(
-                    f"dory.dma_start: 2-D line {length} and stride {stride} must be in [1, {DMA_MAX_LINE}]"
-                )
-            if size % length:
+        if self.is_2d:
+            for what, value in (("line", length), ("stride", stride)):
+                if value is not None and not 1 <= value <= DMA_MAX_LINE:
+                    raise VerifyException(
+                        f"dory.dma_start: 2-D line {length} and stride {stride} must be in [1, {DMA_MAX_LINE}]"
+                    )
+            if size is not None and length is not None and size % length:
                 raise VerifyException(f"dory.dma_start: size {size} is not a multiple of the line {length}")
         _byte_memref(self.l2, "l2")
         _byte_memref(self.l1, "l1")
@@ -264,19 +440,51 @@ class DmaWaitOp(IRDLOperation):
 
 
 @irdl_op_definition
-class ZeroOp(IRDLOperation):
-    """Clear `size` bytes of L1 at `loc` (the zero rows/columns a tile materialises).
-    C: `memset(l1 + loc, 0, size)`."""
+class ZeroOp(MixedParams, IRDLOperation):
+    """Clear `size` bytes of L1 at `loc` (the zero rows/columns a tile materialises); `size` is
+    a constant or an `index` value. C: `memset(l1 + loc, 0, size)` (a byte loop)."""
 
     name = "dory.zero"
+    MIXED: ClassVar[tuple[str, ...]] = ("size",)
     l1 = operand_def(MemRefType)
     loc = operand_def(IndexType())
-    size = prop_def(IntegerAttr)
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$l1 `[` $loc `]` attr-dict `:` type($l1)"
+    dynamic = var_operand_def(IndexType())
+    size = opt_prop_def(IntegerAttr)
+    dynamic_params = opt_prop_def(ArrayAttr)
 
-    def __init__(self, l1: SSAValue, loc: SSAValue, size: int):
-        super().__init__(operands=[l1, loc], properties={"size": _int(size)})
+    def __init__(self, l1: SSAValue, loc: SSAValue, size: Mixed):
+        dynamic, props = split_mixed({"size": size})
+        super().__init__(operands=[l1, loc, dynamic], properties=props)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.l1)
+        printer.print_string("[")
+        printer.print_operand(self.loc)
+        printer.print_string("] ")
+        print_mixed_dict(printer, [("size", self.mixed("size"))])
+        printer.print_string(" : ")
+        printer.print_attribute(self.l1.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ZeroOp:
+        l1 = parser.parse_unresolved_operand()
+        parser.parse_punctuation("[")
+        loc = parser.parse_unresolved_operand()
+        parser.parse_punctuation("]")
+        entries = parse_mixed_dict(parser, cls.name)
+        if set(entries) != {"size"}:
+            parser.raise_error(f"{cls.name} takes exactly one parameter, size")
+        parser.parse_punctuation(":")
+        l1_type = parser.parse_type()
+        values = _resolve_mixed(parser, entries, cls.MIXED, cls.name)
+        return cls(parser.resolve_operand(l1, l1_type), parser.resolve_operand(loc, IndexType()), values["size"])
+
+    def verify_(self) -> None:
+        self.verify_mixed()
+        size = self.static("size")
+        if size is not None and size < 1:
+            raise VerifyException(f"dory.zero: size {size} must be positive")
 
 
 # ----------------------------------------------------------------------------- L2 data ops
@@ -348,43 +556,51 @@ class CopyOp(IRDLOperation):
 # ----------------------------------------------------------------------------- kernel calls
 
 
-class KernelOp(IRDLOperation):
+class KernelOp(MixedParams, IRDLOperation):
     """Base of the PULP-NN call ops.
 
-    Syntax: `dory.conv %l1 (in = %a, out = %b, ...) {dim_in_x = 8 : i64, ...} : memref<Nxi8>`.
-    `BUFFERS` lists (name, optional) of the L1 offset operands, `PARAMS` the integer properties,
-    `C_ARGS` the C argument order (buffer and parameter names; `lambda` is the `lambda_` field).
+    Syntax: `dory.conv %l1 (in = %a, out = %b, ...) {dim_in_x = 8, dim_in_y = %rows, ...} :
+    memref<Nxi8>`. `BUFFERS` lists (name, optional) of the L1 offset operands, `PARAMS` the
+    integer parameters (each a constant or a per-tile `index` value, see `MixedParams`; the
+    `STATIC` ones are always constants), `C_ARGS` the C argument order (buffer and parameter
+    names; `lambda` is the `lambda_` field).
     """
 
     C_FUNCTION: ClassVar[str]
     BUFFERS: ClassVar[tuple[tuple[str, bool], ...]]
     PARAMS: ClassVar[tuple[str, ...]]
     C_ARGS: ClassVar[tuple[str, ...]]
+    STATIC: ClassVar[tuple[str, ...]] = ("requant_bits", "flag_relu", "flag_batch_norm", "flag_requant")
 
     l1 = operand_def(MemRefType)
+    dynamic = var_operand_def(IndexType())
+    dynamic_params = opt_prop_def(ArrayAttr)
     irdl_options = (AttrSizedOperandSegments(as_property=True),)
 
-    def __init__(self, l1: SSAValue, buffers: Mapping[str, SSAValue | None], params: Mapping[str, int]):
+    def mixed_names(self) -> tuple[str, ...]:
+        return self.PARAMS
+
+    def __init__(self, l1: SSAValue, buffers: Mapping[str, SSAValue | None], params: Mapping[str, Mixed]):
         unknown = set(buffers) - {n for n, _ in self.BUFFERS}
         if unknown:
             raise ValueError(f"{self.name}: unknown buffers {sorted(unknown)}")
         missing = set(self.PARAMS) - set(params)
         if missing:
             raise ValueError(f"{self.name}: missing parameters {sorted(missing)}")
-        values = {_field(name): value for name, value in buffers.items()}
+        dynamic, props = split_mixed({p: params[p] for p in self.PARAMS})
+        values: dict[str, object] = {_field(name): value for name, value in buffers.items()}
         values["l1"] = l1
+        values["dynamic"] = dynamic
         operands = [values.get(field) for field, _ in self.get_irdl_definition().operands]
-        super().__init__(
-            operands=operands, properties={_field(p): _int(params[p]) for p in self.PARAMS}
-        )
+        super().__init__(operands=operands, properties=props)  # type: ignore[arg-type]
 
     def buffer(self, name: str) -> SSAValue | None:
         return getattr(self, _field(name))
 
-    def param(self, name: str) -> int:
-        return getattr(self, _field(name)).value.data
+    def param(self, name: str) -> Mixed:
+        return self.mixed(name)
 
-    def params(self) -> dict[str, int]:
+    def params(self) -> dict[str, Mixed]:
         return {p: self.param(p) for p in self.PARAMS}
 
     def print(self, printer: Printer) -> None:
@@ -401,9 +617,9 @@ class KernelOp(IRDLOperation):
             first = False
             printer.print_string(f"{name} = ")
             printer.print_operand(value)
-        printer.print_string(") {")
-        printer.print_string(", ".join(f"{p} = {self.param(p)}" for p in self.PARAMS))
-        printer.print_string("} : ")
+        printer.print_string(") ")
+        print_mixed_dict(printer, [(p, self.param(p)) for p in self.PARAMS])
+        printer.print_string(" : ")
         printer.print_attribute(self.l1.type)
 
     @classmethod
@@ -420,38 +636,35 @@ class KernelOp(IRDLOperation):
             unresolved[name] = parser.parse_unresolved_operand()
 
         parser.parse_comma_separated_list(parser.Delimiter.PAREN, buffer)
-        params: dict[str, int] = {}
-
-        def param() -> None:
-            name = parser.parse_identifier()
-            parser.parse_punctuation("=")
-            params[name] = parser.parse_integer()
-
-        parser.parse_comma_separated_list(parser.Delimiter.BRACES, param)
+        entries = parse_mixed_dict(parser, cls.name)
         parser.parse_punctuation(":")
         l1_type = parser.parse_type()
         index = IndexType()
         l1_value = parser.resolve_operand(l1, l1_type)
         buffers = {n: parser.resolve_operand(v, index) for n, v in unresolved.items()}
-        unknown = set(params) - set(cls.PARAMS)
+        unknown = set(entries) - set(cls.PARAMS)
         if unknown:
             parser.raise_error(f"{cls.name} has no parameter(s) {sorted(unknown)}")
-        missing = set(cls.PARAMS) - set(params)
+        missing = set(cls.PARAMS) - set(entries)
         if missing:
             parser.raise_error(f"{cls.name} misses parameter(s) {sorted(missing)}")
-        return cls(l1_value, buffers, params)
+        return cls(l1_value, buffers, _resolve_mixed(parser, entries, cls.PARAMS, cls.name))
 
     def verify_(self) -> None:
+        self.verify_mixed()
         for name, optional in self.BUFFERS:
             if not optional and self.buffer(name) is None:
                 raise VerifyException(f"{self.name}: buffer '{name}' is required")
+        for p in self.PARAMS:
+            if p in self.STATIC and self.static(p) is None:
+                raise VerifyException(f"{self.name}: {p} must be a constant")
         if "requant_bits" in self.PARAMS and self.param("requant_bits") not in (32, 64):
             raise VerifyException(f"{self.name}: requant_bits must be 32 or 64, got {self.param('requant_bits')}")
         for p in self.PARAMS:
-            v = self.param(p)
+            v = self.static(p)
             lo = -(1 << 31) if p in SIGNED_PARAMS else 0
             hi = (1 << 31) - 1 if p in SIGNED_PARAMS else 0xFFFF
-            if not lo <= v <= hi:
+            if v is not None and not lo <= v <= hi:
                 raise VerifyException(f"{self.name}: {p} = {v} does not fit its C type")
         try:
             self.check()
@@ -459,7 +672,24 @@ class KernelOp(IRDLOperation):
             raise VerifyException(f"{self.name}: {error}") from error
 
     def check(self) -> None:
-        """Kernel-specific preconditions (raise VerifyException)."""
+        self.check_params(self.params())
+
+    def check_params(self, p: Mapping[str, Mixed]) -> None:
+        """Kernel-specific preconditions on parameter values (raise VerifyException). The
+        verifier passes the op's parameters, skipping checks that involve a per-tile value; the
+        engines pass the values of each call."""
+
+
+def _known(*values: Mixed) -> bool:
+    """True when every value is a constant (checks on per-tile values are left to the engines)."""
+    return all(isinstance(v, int) for v in values)
+
+
+def _same(a: Mixed, b: Mixed) -> bool | None:
+    """Whether two parameters are equal: None when that depends on per-tile values."""
+    if a is b:
+        return True
+    return a == b if _known(a, b) else None
 
 
 def _field(name: str) -> str:
@@ -483,32 +713,33 @@ class _ConvLike(KernelOp):
     `lambda` are `int32_t*` or `int64_t*`."""
 
     PARAMS: ClassVar[tuple[str, ...]] = (*CONV_PARAMS, "requant_bits")
-    requant_bits = prop_def(IntegerAttr)
-    out_mult = prop_def(IntegerAttr)
-    out_shift = prop_def(IntegerAttr)
-    dim_in_x = prop_def(IntegerAttr)
-    dim_in_y = prop_def(IntegerAttr)
-    ch_in = prop_def(IntegerAttr)
-    dim_out_x = prop_def(IntegerAttr)
-    dim_out_y = prop_def(IntegerAttr)
-    ch_out = prop_def(IntegerAttr)
-    dim_kernel_x = prop_def(IntegerAttr)
-    dim_kernel_y = prop_def(IntegerAttr)
-    padding_y_top = prop_def(IntegerAttr)
-    padding_y_bottom = prop_def(IntegerAttr)
-    padding_x_left = prop_def(IntegerAttr)
-    padding_x_right = prop_def(IntegerAttr)
-    stride_x = prop_def(IntegerAttr)
-    stride_y = prop_def(IntegerAttr)
-    flag_relu = prop_def(IntegerAttr)
-    flag_batch_norm = prop_def(IntegerAttr)
+    requant_bits = opt_prop_def(IntegerAttr)
+    out_mult = opt_prop_def(IntegerAttr)
+    out_shift = opt_prop_def(IntegerAttr)
+    dim_in_x = opt_prop_def(IntegerAttr)
+    dim_in_y = opt_prop_def(IntegerAttr)
+    ch_in = opt_prop_def(IntegerAttr)
+    dim_out_x = opt_prop_def(IntegerAttr)
+    dim_out_y = opt_prop_def(IntegerAttr)
+    ch_out = opt_prop_def(IntegerAttr)
+    dim_kernel_x = opt_prop_def(IntegerAttr)
+    dim_kernel_y = opt_prop_def(IntegerAttr)
+    padding_y_top = opt_prop_def(IntegerAttr)
+    padding_y_bottom = opt_prop_def(IntegerAttr)
+    padding_x_left = opt_prop_def(IntegerAttr)
+    padding_x_right = opt_prop_def(IntegerAttr)
+    stride_x = opt_prop_def(IntegerAttr)
+    stride_y = opt_prop_def(IntegerAttr)
+    flag_relu = opt_prop_def(IntegerAttr)
+    flag_batch_norm = opt_prop_def(IntegerAttr)
 
-    def check(self) -> None:
-        p = self.params()
+    def check_params(self, p: Mapping[str, Mixed]) -> None:
         for axis, size, k, s, lo, hi, out in (
             ("y", p["dim_in_y"], p["dim_kernel_y"], p["stride_y"], p["padding_y_top"], p["padding_y_bottom"], p["dim_out_y"]),
             ("x", p["dim_in_x"], p["dim_kernel_x"], p["stride_x"], p["padding_x_left"], p["padding_x_right"], p["dim_out_x"]),
         ):
+            if not _known(size, k, s, lo, hi, out):
+                continue
             if min(size, k, s, out) < 1:
                 raise VerifyException(f"dims, kernel and stride along {axis} must be positive")
             if (size + lo + hi - k) // s + 1 < out:
@@ -555,14 +786,13 @@ class PointwiseOp(_ConvLike):
     k = opt_operand_def(IndexType())
     lambda_ = opt_operand_def(IndexType())
 
-    def check(self) -> None:
-        super().check()
-        p = self.params()
+    def check_params(self, p: Mapping[str, Mixed]) -> None:
+        super().check_params(p)
         if (p["dim_kernel_x"], p["dim_kernel_y"], p["stride_x"], p["stride_y"]) != (1, 1, 1, 1) or any(
-            p[n] for n in ("padding_y_top", "padding_y_bottom", "padding_x_left", "padding_x_right")
+            p[n] != 0 for n in ("padding_y_top", "padding_y_bottom", "padding_x_left", "padding_x_right")
         ):
             raise VerifyException("the pointwise kernel needs a 1x1 kernel, stride 1 and no padding")
-        if (p["dim_in_x"], p["dim_in_y"]) != (p["dim_out_x"], p["dim_out_y"]):
+        if _same(p["dim_in_x"], p["dim_out_x"]) is False or _same(p["dim_in_y"], p["dim_out_y"]) is False:
             raise VerifyException("the pointwise kernel's output size must equal its input size")
 
 
@@ -579,17 +809,18 @@ class _DepthwiseBase(_ConvLike):
     k = opt_operand_def(IndexType())
     lambda_ = opt_operand_def(IndexType())
 
-    def check(self) -> None:
-        super().check()
-        p = self.params()
-        if p["ch_in"] != p["ch_out"]:
+    def check_params(self, p: Mapping[str, Mixed]) -> None:
+        super().check_params(p)
+        if _same(p["ch_in"], p["ch_out"]) is False:
             raise VerifyException("depthwise needs ch_in == ch_out")
         for lo, hi, k in (("padding_y_top", "padding_y_bottom", "dim_kernel_y"),
                           ("padding_x_left", "padding_x_right", "dim_kernel_x")):
-            if (p[lo], p[hi]) not in ((0, 0), (p[k] // 2, p[k] // 2)):
+            if _known(p[lo], p[hi], p[k]) and (p[lo], p[hi]) not in ((0, 0), (p[k] // 2, p[k] // 2)):
                 raise VerifyException(
                     f"depthwise padding ({lo} = {p[lo]}, {hi} = {p[hi]}) must be zero or symmetric kernel/2"
                 )
+        if not _known(p["dim_kernel_x"], p["dim_kernel_y"]):
+            raise VerifyException("the kernel size must be a constant")
         less_4 = p["dim_kernel_x"] * p["dim_kernel_y"] < 4
         if less_4 != (self.C_FUNCTION == DepthwiseLess4Op.C_FUNCTION):
             raise VerifyException("kernels with fewer than 4 weights need dory.depthwise_less_4, others dory.depthwise")
@@ -621,19 +852,19 @@ class LinearOp(KernelOp):
     PARAMS: ClassVar[tuple[str, ...]] = ("out_mult", "out_shift", "dim_vec", "num_o_neurons", "flag_relu",
                                          "flag_batch_norm", "requant_bits")
     C_ARGS: ClassVar[tuple[str, ...]] = ("in", "bias", "out", "weights", "k", "lambda", *PARAMS[:-1])
-    requant_bits = prop_def(IntegerAttr)
+    requant_bits = opt_prop_def(IntegerAttr)
     in_ = operand_def(IndexType())
     bias = opt_operand_def(IndexType())
     out = operand_def(IndexType())
     weights = operand_def(IndexType())
     k = opt_operand_def(IndexType())
     lambda_ = opt_operand_def(IndexType())
-    out_mult = prop_def(IntegerAttr)
-    out_shift = prop_def(IntegerAttr)
-    dim_vec = prop_def(IntegerAttr)
-    num_o_neurons = prop_def(IntegerAttr)
-    flag_relu = prop_def(IntegerAttr)
-    flag_batch_norm = prop_def(IntegerAttr)
+    out_mult = opt_prop_def(IntegerAttr)
+    out_shift = opt_prop_def(IntegerAttr)
+    dim_vec = opt_prop_def(IntegerAttr)
+    num_o_neurons = opt_prop_def(IntegerAttr)
+    flag_relu = opt_prop_def(IntegerAttr)
+    flag_batch_norm = opt_prop_def(IntegerAttr)
 
 
 @irdl_op_definition
@@ -649,8 +880,8 @@ class LinearOut32Op(KernelOp):
     bias = opt_operand_def(IndexType())
     out = operand_def(IndexType())
     weights = operand_def(IndexType())
-    dim_vec = prop_def(IntegerAttr)
-    num_o_neurons = prop_def(IntegerAttr)
+    dim_vec = opt_prop_def(IntegerAttr)
+    num_o_neurons = opt_prop_def(IntegerAttr)
 
 
 @irdl_op_definition
@@ -665,12 +896,12 @@ class AddOp(KernelOp):
     in1 = operand_def(IndexType())
     in2 = operand_def(IndexType())
     out = operand_def(IndexType())
-    out_mult1 = prop_def(IntegerAttr)
-    out_mult2 = prop_def(IntegerAttr)
-    out_shift = prop_def(IntegerAttr)
-    dim_im_in_h = prop_def(IntegerAttr)
-    dim_im_in_w = prop_def(IntegerAttr)
-    ch_im_in = prop_def(IntegerAttr)
+    out_mult1 = opt_prop_def(IntegerAttr)
+    out_mult2 = opt_prop_def(IntegerAttr)
+    out_shift = opt_prop_def(IntegerAttr)
+    dim_im_in_h = opt_prop_def(IntegerAttr)
+    dim_im_in_w = opt_prop_def(IntegerAttr)
+    ch_im_in = opt_prop_def(IntegerAttr)
 
 
 POOL_DIMS = (
@@ -683,19 +914,19 @@ class _PoolBase(KernelOp):
     BUFFERS: ClassVar[tuple[tuple[str, bool], ...]] = (("in", False), ("out", False))
     in_ = operand_def(IndexType())
     out = operand_def(IndexType())
-    dim_im_in_x = prop_def(IntegerAttr)
-    dim_im_in_y = prop_def(IntegerAttr)
-    ch_im_in = prop_def(IntegerAttr)
-    dim_im_out_x = prop_def(IntegerAttr)
-    dim_im_out_y = prop_def(IntegerAttr)
-    dim_kernel_x = prop_def(IntegerAttr)
-    dim_kernel_y = prop_def(IntegerAttr)
-    padding_t = prop_def(IntegerAttr)
-    padding_b = prop_def(IntegerAttr)
-    padding_l = prop_def(IntegerAttr)
-    padding_r = prop_def(IntegerAttr)
-    stride_x = prop_def(IntegerAttr)
-    stride_y = prop_def(IntegerAttr)
+    dim_im_in_x = opt_prop_def(IntegerAttr)
+    dim_im_in_y = opt_prop_def(IntegerAttr)
+    ch_im_in = opt_prop_def(IntegerAttr)
+    dim_im_out_x = opt_prop_def(IntegerAttr)
+    dim_im_out_y = opt_prop_def(IntegerAttr)
+    dim_kernel_x = opt_prop_def(IntegerAttr)
+    dim_kernel_y = opt_prop_def(IntegerAttr)
+    padding_t = opt_prop_def(IntegerAttr)
+    padding_b = opt_prop_def(IntegerAttr)
+    padding_l = opt_prop_def(IntegerAttr)
+    padding_r = opt_prop_def(IntegerAttr)
+    stride_x = opt_prop_def(IntegerAttr)
+    stride_y = opt_prop_def(IntegerAttr)
 
 
 @irdl_op_definition
@@ -716,10 +947,10 @@ class AvgPoolOp(_PoolBase):
     C_FUNCTION: ClassVar[str] = "pulp_nn_avgpool"
     PARAMS: ClassVar[tuple[str, ...]] = ("lambda", "out_shift", "out_add", *POOL_DIMS, "flag_requant")
     C_ARGS: ClassVar[tuple[str, ...]] = ("in", "out", *PARAMS)
-    lambda_ = prop_def(IntegerAttr)
-    out_shift = prop_def(IntegerAttr)
-    out_add = prop_def(IntegerAttr)
-    flag_requant = prop_def(IntegerAttr)
+    lambda_ = opt_prop_def(IntegerAttr)
+    out_shift = opt_prop_def(IntegerAttr)
+    out_add = opt_prop_def(IntegerAttr)
+    flag_requant = opt_prop_def(IntegerAttr)
 
 
 KERNEL_OPS: tuple[type[KernelOp], ...] = (

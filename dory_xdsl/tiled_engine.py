@@ -2,10 +2,13 @@
 
 `run_tiled(module, inputs)` runs `func.func @main` of a module produced by
 `convert-qnn-to-dory`: the L1 arena is a byte array of exactly the budget (filled with a garbage
-pattern, so reading data that never arrived shows), L2 buffers are numpy arrays, every
-`dory.dma_start` is one DMA command checked against the GAP-8 limits (at most 65,535 B; 2-D
+pattern, so reading data that never arrived shows), L2 buffers are numpy arrays,
+`scf` loops and conditionals and `arith` index arithmetic run as the C would
+(`dory_xdsl.index_eval`), every `dory.dma_start` is one DMA command (sizes and offsets as
+computed for the tile) checked against the GAP-8 limits (at most 65,535 B; 2-D
 line and stride < 32,768; L1 side contiguous; both sides inside their buffers), and every
-kernel op calls the numpy model of its PULP-NN function (`dory_xdsl.kernels`) on the L1 bytes.
+kernel op calls the numpy model of its PULP-NN function (`dory_xdsl.kernels`) on the L1 bytes,
+after checking the kernel's preconditions on the values of this call (`KernelOp.check_params`).
 
 Asynchrony is modelled pessimistically: a command's copy happens at the `dory.dma_wait` of its
 channel (the latest moment the hardware may move the data), and a kernel call or `dory.zero`
@@ -22,13 +25,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects import arith, func, memref, scf
+from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import DenseArrayBase, DenseIntOrFPElementsAttr, MemRefType, ModuleOp
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
+from xdsl.utils.exceptions import VerifyException
 
 from dory_xdsl import kernels, reference
 from dory_xdsl.dialects import dory
 from dory_xdsl.errors import DoryError
+from dory_xdsl.index_eval import execute
 from dory_xdsl.tensors import numpy_dtype, to_numpy
 
 GARBAGE = 0xA5
@@ -63,10 +68,18 @@ class _Pending:
     l2: np.ndarray
     ext: int
     loc: int
+    size: int
+    line: int
+    stride: int
 
     @property
     def l1_range(self) -> tuple[int, int]:
-        return self.loc, self.loc + self.op.size.value.data
+        return self.loc, self.loc + self.size
+
+
+def _resolve(value: dory.Mixed, env: dict) -> int:
+    """A `MixedParams` parameter's value: the constant, or the SSA value's current value."""
+    return value if isinstance(value, int) else env[value]  # type: ignore[return-value]
 
 
 def _bytes(array: np.ndarray) -> np.ndarray:
@@ -85,27 +98,13 @@ class _Machine:
     def call(self, f: func.FuncOp, args: Sequence[object]) -> None:
         env: dict[SSAValue, object] = dict(zip(f.body.block.args, args))
         pending: dict[str, list[_Pending]] = {}
-        self.block(f.body.block, env, pending)
+        execute(f.body.block, env, lambda op, env: self.op(op, env, pending))  # type: ignore[arg-type]
         left = [c for c, cmds in pending.items() if cmds]
         if left:
             raise EngineError(f"@{f.sym_name.data} returns with DMA in flight on channel(s) {left}")
 
-    def block(self, block: Block, env: dict, pending: dict[str, list[_Pending]]) -> None:
-        for op in block.ops:
-            self.op(op, env, pending)
-
     def op(self, op: Operation, env: dict, pending: dict[str, list[_Pending]]) -> None:
-        if isinstance(op, arith.ConstantOp):
-            env[op.result] = op.value.value.data  # type: ignore[union-attr]
-        elif isinstance(op, arith.AddiOp):
-            env[op.result] = env[op.lhs] + env[op.rhs]
-        elif isinstance(op, arith.MuliOp):
-            env[op.result] = env[op.lhs] * env[op.rhs]
-        elif isinstance(op, scf.ForOp):
-            for i in range(env[op.lb], env[op.ub], env[op.step]):  # type: ignore[call-overload]
-                env[op.body.block.args[0]] = i
-                self.block(op.body.block, env, pending)
-        elif isinstance(op, (scf.YieldOp, func.ReturnOp)):
+        if isinstance(op, func.ReturnOp):
             return
         elif isinstance(op, dory.DmaStartOp):
             self.dma_start(op, env, pending)
@@ -114,7 +113,9 @@ class _Machine:
                 self.transfer(cmd, env[cmd.op.l1])  # type: ignore[arg-type]
         elif isinstance(op, dory.ZeroOp):
             lo = env[op.loc]
-            size = op.size.value.data
+            size = _resolve(op.mixed("size"), env)
+            if size < 1:
+                raise EngineError(f"dory.zero of {size} B")
             self.check_free(op, pending, [(lo, lo + size)], env[op.l1])  # type: ignore[arg-type]
             env[op.l1][lo:lo + size] = 0  # type: ignore[index]
         elif isinstance(op, dory.KernelOp):
@@ -160,15 +161,18 @@ class _Machine:
     # ------------------------------------------------------------------ DMA
 
     def dma_start(self, op: dory.DmaStartOp, env: dict, pending: dict[str, list[_Pending]]) -> None:
-        size, line, stride = (a.value.data for a in (op.size, op.length, op.stride))
+        size, line, stride = (_resolve(op.mixed(n), env) for n in ("size", "length", "stride"))
+        if not op.is_2d:
+            line = stride = size
         if not 1 <= size <= dory.DMA_MAX_BYTES:
-            raise EngineError(f"DMA of {size} B exceeds the {dory.DMA_MAX_BYTES} B limit")
-        if line != size and not (line <= dory.DMA_MAX_LINE and stride <= dory.DMA_MAX_STRIDE and size % line == 0):
+            raise EngineError(f"DMA of {size} B is outside [1, {dory.DMA_MAX_BYTES}] B")
+        if op.is_2d and not (1 <= line <= dory.DMA_MAX_LINE and 1 <= stride <= dory.DMA_MAX_STRIDE
+                             and size % line == 0):
             raise EngineError(f"2-D DMA line {line} / stride {stride} / size {size} outside the GAP-8 limits")
-        cmd = _Pending(op, env[op.l2], env[op.ext], env[op.loc])  # type: ignore[arg-type]
+        cmd = _Pending(op, env[op.l2], env[op.ext], env[op.loc], size, line, stride)  # type: ignore[arg-type]
         l2_bytes = _bytes(cmd.l2).size
         lines = size // line
-        last = cmd.ext + (lines - 1) * (stride if line != size else 0) + line
+        last = cmd.ext + (lines - 1) * stride + line
         if cmd.ext < 0 or last > l2_bytes:
             raise EngineError(f"DMA reaches L2 bytes [{cmd.ext}, {last}) of a {l2_bytes} B buffer")
         arena = env[op.l1]
@@ -184,7 +188,7 @@ class _Machine:
     @staticmethod
     def transfer(cmd: _Pending, arena: np.ndarray) -> None:
         op = cmd.op
-        size, line, stride = (a.value.data for a in (op.size, op.length, op.stride))
+        size, line, stride = cmd.size, cmd.line, cmd.stride
         l2 = _bytes(cmd.l2)
         lines = size // line
         step = stride if lines > 1 else line
@@ -216,7 +220,11 @@ class _Machine:
 
     def kernel(self, op: dory.KernelOp, env: dict, pending: dict[str, list[_Pending]]) -> None:
         arena: np.ndarray = env[op.l1]
-        p = op.params()
+        p = {name: _resolve(value, env) for name, value in op.params().items()}
+        try:
+            op.check_params(p)
+        except VerifyException as error:
+            raise EngineError(f"{op.name} called with {p}: {error}") from None
         offsets = {name: env[v] for name, _ in op.BUFFERS if (v := op.buffer(name)) is not None}
         reads: dict[str, tuple[int, np.dtype]] = {}
 

@@ -3,14 +3,17 @@
 One `match op:` dispatch per kind of function, in the style of xDSL's CSL printer:
 
 - a *layer function* (`func.func` with `dory.layer`) becomes `static void <name>(void *arg)`,
-  run by every core of a `pi_cl_team_fork`. Its DMA commands, waits and `dory.zero` run on
-  core 0 only (grouped in `if (core == 0) { ... }` blocks); every kernel-call op becomes
+  run by every core of a `pi_cl_team_fork`. Its tile loop runs on every core; the index
+  arithmetic of each block (`arith` ops, printed first in their block since they depend on
+  nothing else there) is `const int <name> = <C expression>;` on every core, named after the
+  value's name hint (`h_size`, `next_in_ext`, ...; `v<N>` otherwise) with constants inlined.
+  DMA commands, waits and `dory.zero`, and the loops / `if`s that hold only those, run on core
+  0 only (grouped in `if (core == 0) { ... }` blocks); every kernel-call op becomes
   `pi_cl_team_barrier(0); <PULP-NN call>; pi_cl_team_barrier(0);` so all cores see the data
-  core 0 waited for, and core 0 moves the output only after every core finished. `scf.for`
-  is a C `for`, `arith` index ops are C expressions, `arith.constant` is inlined. Each DMA
-  channel gets an array of `pi_cl_dma_cmd_t` as large as the most commands the IR ever has
-  pending on it (computed from the IR, loop trip counts included); `dory.dma_wait` waits for
-  all of them.
+  core 0 waited for, and core 0 moves the output only after every core finished. `scf.for` is
+  a C `for`, `scf.if` a C `if`. Each DMA channel gets an array of `pi_cl_dma_cmd_t` as large as
+  the most commands it ever has pending (found by running the layer's loops and index
+  arithmetic, `dory_xdsl.index_eval`); `dory.dma_wait` waits for all of them.
 - `func.func @main` becomes the body of `network_run` (cluster core 0): the L1 arena, the L2
   buffers at the offsets of `dory_xdsl.lowering.l2_plan` (network inputs and outputs too), the
   parameters (`memref.get_global`: an L3 -> L2 copy into a planned L2 buffer, or the address
@@ -34,6 +37,7 @@ from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 
 from dory_xdsl.dialects import dory
 from dory_xdsl.errors import DoryError
+from dory_xdsl.index_eval import execute
 from dory_xdsl.lowering.l2_plan import L2Buffer, L2Plan, plan_l2
 
 DIRECTION = {"l2_to_l1": "PI_CL_DMA_DIR_EXT2LOC", "l1_to_l2": "PI_CL_DMA_DIR_LOC2EXT"}
@@ -158,10 +162,12 @@ def weights_image(module: ModuleOp) -> bytes:
 
 
 class _Names:
-    """C names of SSA values: constants inline, arguments by hint, others v<N> / i<N>."""
+    """C names of SSA values: constants inline, others by their name hint (made unique within
+    the function: `h_size`, `h_size_2`, ...) or `v<N>`."""
 
     def __init__(self) -> None:
         self.names: dict[SSAValue, str] = {}
+        self.used: set[str] = set()
         self.counter = 0
 
     def __getitem__(self, value: SSAValue) -> str:
@@ -172,9 +178,19 @@ class _Names:
             raise DoryError(f"value {value} is used before it is printed")
         return self.names[value]
 
-    def fresh(self, value: SSAValue, prefix: str) -> str:
-        name = f"{prefix}{self.counter}"
-        self.counter += 1
+    def fresh(self, value: SSAValue, prefix: str = "v") -> str:
+        hint = value.name_hint
+        if hint:
+            name, k = hint, 2
+            while name in self.used:
+                name, k = f"{hint}_{k}", k + 1
+        else:
+            name = f"{prefix}{self.counter}"
+            self.counter += 1
+            while name in self.used:
+                name = f"{prefix}{self.counter}"
+                self.counter += 1
+        self.used.add(name)
         self.names[value] = name
         return name
 
@@ -188,41 +204,43 @@ def arg_names(f: func.FuncOp) -> list[str]:
     return names
 
 
-def _trip_count(op: scf.ForOp) -> int:
-    lb, ub, step = (_const(v, op) for v in (op.lb, op.ub, op.step))
-    return max(0, -(-(ub - lb) // step))
-
-
-def _const(value: SSAValue, user: Operation) -> int:
-    owner = value.owner
-    if not isinstance(owner, arith.ConstantOp):
-        raise DoryError(f"{user.name}: loop bounds must be constants")
-    return _int(owner.value)  # type: ignore[arg-type]
-
-
 def dma_queue_sizes(block: Block) -> dict[str, int]:
-    """Most commands pending at once on each DMA channel (the size of its command array)."""
+    """Most commands pending at once on each DMA channel (the size of its command array),
+    found by running the layer's loops and index arithmetic (`dory_xdsl.index_eval`)."""
     pending: dict[str, int] = {}
     peak: dict[str, int] = {}
 
-    def walk(b: Block, times: int) -> None:
-        for op in b.ops:
-            match op:
-                case dory.DmaStartOp():
-                    ch = op.channel.data
-                    pending[ch] = pending.get(ch, 0) + times
-                    peak[ch] = max(peak.get(ch, 0), pending[ch])
-                case dory.DmaWaitOp():
-                    pending[op.channel.data] = 0
-                case scf.ForOp():
-                    if any(isinstance(o, dory.DmaWaitOp) for o in op.body.walk()):
-                        raise DoryError("scf.for: a dory.dma_wait inside a loop is not supported")
-                    walk(op.body.block, times * _trip_count(op))
-                case _:
-                    pass
+    def visit(op: Operation, env: object) -> None:
+        match op:
+            case dory.DmaStartOp():
+                ch = op.channel.data
+                pending[ch] = pending.get(ch, 0) + 1
+                peak[ch] = max(peak.get(ch, 0), pending[ch])
+            case dory.DmaWaitOp():
+                pending[op.channel.data] = 0
+            case _:
+                pass
 
-    walk(block, 1)
+    execute(block, {}, visit)
     return dict(sorted(peak.items()))
+
+
+def _is_arith(op: Operation) -> bool:
+    return op.dialect_name() == "arith"
+
+
+# C of the index arithmetic (`int` operands; comparisons and logic on 0/1)
+BINARY_C = {
+    arith.AddiOp: "{} + {}", arith.SubiOp: "{} - {}", arith.MuliOp: "{} * {}", arith.DivSIOp: "{} / {}",
+    arith.RemSIOp: "{} % {}", arith.AndIOp: "{} && {}", arith.OrIOp: "{} || {}",
+    arith.MinSIOp: "{0} < {1} ? {0} : {1}", arith.MaxSIOp: "{0} > {1} ? {0} : {1}",
+}
+COMPARE_C = {0: "==", 1: "!=", 2: "<", 3: "<=", 4: ">", 5: ">="}
+
+
+def _runs_on_all_cores(op: Operation) -> bool:
+    """Kernel calls, and loops / conditionals around them, run on every core."""
+    return any(isinstance(o, dory.KernelOp) for o in op.walk())
 
 
 @dataclass
@@ -272,8 +290,11 @@ class LayerPrinter:
         self.block(f.body.block)
         self.leave_core0()
         w.close()
-        return LayerC(name, index, kernel.data if isinstance(kernel, StringAttr) else "", args, w.text(),
-                      self.kernel_calls)
+        tiles = self.kernel_calls
+        if isinstance(tiling, dory.TilingAttr):
+            nh, nw, nc = tiling.counts
+            tiles = nh * nw * nc
+        return LayerC(name, index, kernel.data if isinstance(kernel, StringAttr) else "", args, w.text(), tiles)
 
     def enter_core0(self) -> None:
         if not self.in_core0:
@@ -286,26 +307,57 @@ class LayerPrinter:
             self.in_core0 = False
 
     def block(self, block: Block) -> None:
-        for op in block.ops:
-            self.op(op)
+        """Index arithmetic first (it depends on nothing else in the block), then the rest."""
+        ops = list(block.ops)
+        for op in ops:
+            if _is_arith(op):
+                self.arith(op)
+        for op in ops:
+            if not _is_arith(op):
+                self.op(op)
+
+    def arith(self, op: Operation) -> None:
+        n = self.names
+        if isinstance(op, arith.ConstantOp):
+            return
+        if isinstance(op, arith.CmpiOp):
+            predicate = op.predicate.value.data
+            if predicate not in COMPARE_C:
+                raise DoryError(f"arith.cmpi: predicate {predicate} is not printed (signed only)")
+            expr = f"{n[op.lhs]} {COMPARE_C[predicate]} {n[op.rhs]}"
+        elif isinstance(op, arith.SelectOp):
+            expr = f"{n[op.cond]} ? {n[op.lhs]} : {n[op.rhs]}"
+        else:
+            expr = BINARY_C[type(op)].format(n[op.operands[0]], n[op.operands[1]])
+        self.w.line(f"const int {n.fresh(op.results[0])} = {expr};")
 
     def op(self, op: Operation) -> None:
         w, n = self.w, self.names
+        if isinstance(op, scf.ForOp | scf.IfOp) and _runs_on_all_cores(op):
+            self.leave_core0()
         match op:
-            case arith.ConstantOp():
-                pass
-            case arith.AddiOp() | arith.MuliOp() | arith.SubiOp():
-                self.enter_core0()
-                sym = {arith.AddiOp: "+", arith.MuliOp: "*", arith.SubiOp: "-"}[type(op)]
-                lhs, rhs = n[op.lhs], n[op.rhs]
-                w.line(f"const uint32_t {n.fresh(op.result, 'v')} = {lhs} {sym} {rhs};")
             case scf.ForOp():
                 if op.iter_args:
                     raise DoryError("scf.for with iter_args is not supported by the C printer")
-                self.enter_core0()
+                if not _runs_on_all_cores(op):
+                    self.enter_core0()
                 iv = n.fresh(op.body.block.args[0], "i")
-                w.open(f"for (uint32_t {iv} = {n[op.lb]}; {iv} < {n[op.ub]}; {iv} += {n[op.step]})")
-                self.block(op.body.block)
+                step = n[op.step]
+                w.open(f"for (int {iv} = {n[op.lb]}; {iv} < {n[op.ub]}; "
+                       + (f"{iv}++)" if step == "1" else f"{iv} += {step})"))
+                self.nested(op.body.block)
+                w.close()
+            case scf.IfOp():
+                if op.output:
+                    raise DoryError("scf.if with results is not supported by the C printer")
+                if not _runs_on_all_cores(op):
+                    self.enter_core0()
+                w.open(f"if ({n[op.cond]})")
+                self.nested(op.true_region.block)
+                if op.false_region.blocks:
+                    w.close("} else {")
+                    w.level += 1
+                    self.nested(op.false_region.block)
                 w.close()
             case scf.YieldOp():
                 pass
@@ -314,11 +366,11 @@ class LayerPrinter:
                 ch = op.channel.data
                 ext = f"(uint32_t)(uintptr_t)({n[op.l2]} + {n[op.ext]})"
                 loc = f"(uint32_t)(uintptr_t)({n[op.l1]} + {n[op.loc]})"
-                size = _int(op.size)
+                size = self.mixed(op.mixed("size"))
                 cmd = f"&dma_{ch}[dma_{ch}_n++]"
                 if op.is_2d:
-                    w.line(f"pi_cl_dma_cmd_2d({ext}, {loc}, {size}, {_int(op.stride)}, {_int(op.length)}, "
-                           f"{DIRECTION[op.dir.data]}, {cmd});")
+                    w.line(f"pi_cl_dma_cmd_2d({ext}, {loc}, {size}, {self.mixed(op.mixed('stride'))}, "
+                           f"{self.mixed(op.mixed('length'))}, {DIRECTION[op.dir.data]}, {cmd});")
                 else:
                     w.line(f"pi_cl_dma_cmd({ext}, {loc}, {size}, {DIRECTION[op.dir.data]}, {cmd});")
             case dory.DmaWaitOp():
@@ -327,7 +379,7 @@ class LayerPrinter:
                 w.line(f"dory_dma_wait(dma_{ch}, &dma_{ch}_n);")
             case dory.ZeroOp():
                 self.enter_core0()
-                w.line(f"dory_zero({n[op.l1]} + {n[op.loc]}, {_int(op.size)});")
+                w.line(f"dory_zero({n[op.l1]} + {n[op.loc]}, {self.mixed(op.mixed('size'))});")
             case dory.KernelOp():
                 self.leave_core0()
                 w.line("pi_cl_team_barrier(0);")
@@ -338,6 +390,19 @@ class LayerPrinter:
                 pass
             case _:
                 raise DoryError(f"{op.name}: the GAP-8 C printer does not handle this op in a layer function")
+
+    def nested(self, block: Block) -> None:
+        """A loop or `if` body: on every core if it calls a kernel, else inside core 0's block."""
+        if any(_runs_on_all_cores(op) for op in block.ops):
+            self.block(block)
+            self.leave_core0()
+        else:
+            was = self.in_core0
+            self.block(block)
+            self.in_core0 = was
+
+    def mixed(self, value: dory.Mixed) -> str:
+        return str(value) if isinstance(value, int) else self.names[value]
 
     def kernel_args(self, op: dory.KernelOp) -> Iterator[str]:
         buffers = {name for name, _ in op.BUFFERS}
@@ -351,7 +416,7 @@ class LayerPrinter:
                     ctype = "int32_t" if (arg == "out" and isinstance(op, dory.LinearOut32Op)) else POINTER_TYPES[arg]
                     yield f"({ctype} *)({l1} + {self.names[value]})"
             else:
-                yield str(op.param(arg))
+                yield self.mixed(op.param(arg))
 
 
 # ----------------------------------------------------------------------------- network

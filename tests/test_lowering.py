@@ -10,6 +10,7 @@ import pytest
 from xdsl.dialects import func, scf
 
 from dory_xdsl.dialects import dory
+from dory_xdsl.index_eval import execute
 from dory_xdsl.tiled_engine import compile_tiled
 
 from test_tiled_engine import conv_module, pool_module
@@ -21,6 +22,20 @@ def _layer_functions(module):
     return [op for op in module.ops if isinstance(op, func.FuncOp) and "dory.layer" in op.attributes]
 
 
+def _executed_commands(layer):
+    """(size, length, stride, 2-D) of every DMA command the layer issues, by running its loops."""
+    commands = []
+
+    def visit(op, env):
+        if isinstance(op, dory.DmaStartOp):
+            size, length, stride = (v if isinstance(v, int) else env[v] for v in
+                                    (op.mixed("size"), op.mixed("length"), op.mixed("stride")))
+            commands.append((size, length, stride, op.is_2d))
+
+    execute(layer.body.block, {}, visit)
+    return commands
+
+
 def test_every_dma_respects_gap8_limits_and_l1_buffers_fit_the_budget():
     rng = np.random.default_rng(0)
     module = compile_tiled(conv_module(rng, 20, 20, 16, 32, (3, 3), (2, 2), (1, 1, 0, 0), (1, 1), True, False),
@@ -29,10 +44,26 @@ def test_every_dma_respects_gap8_limits_and_l1_buffers_fit_the_budget():
     for name, spec in layer.attributes["dory.l1_buffers"].data.items():
         size, *offsets = spec.get_values()
         assert all(0 <= o and o + size <= 3000 for o in offsets), name
-    for op in layer.walk():
-        if isinstance(op, dory.DmaStartOp):
-            size, line, stride = op.size.value.data, op.length.value.data, op.stride.value.data
-            assert size <= 65_535 and (line == size or (line < 32_768 and stride < 32_768))
+    commands = _executed_commands(layer)
+    assert len(commands) > 20
+    for size, line, stride, two_d in commands:
+        assert 1 <= size <= 65_535
+        assert not two_d or (1 <= line < 32_768 and 1 <= stride < 32_768 and size % line == 0)
+
+
+def test_tiled_layer_is_one_loop_with_one_kernel_call():
+    """Many tiles, one `scf.for` over them, one kernel-call op: the IR does not grow with the tiles."""
+    rng = np.random.default_rng(5)
+    module = compile_tiled(conv_module(rng, 16, 16, 8, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), False, False),
+                           l1_bytes=1500)
+    (layer,) = _layer_functions(module)
+    nh, nw, nc = layer.attributes["dory.tiling"].counts
+    assert nh * nw * nc > 10
+    loops = [op for op in layer.body.block.ops if isinstance(op, scf.ForOp)]
+    tile_loop = next(op for op in loops if op.body.block.args[0].name_hint == "t")
+    assert tile_loop.ub.owner.value.value.data == nh * nw * nc
+    assert sum(isinstance(op, dory.KernelOp) for op in layer.walk()) == 1
+    assert sum(1 for _ in layer.walk()) < 250
 
 
 def test_single_tile_layer_has_no_loop_and_one_call():

@@ -17,24 +17,38 @@ Expects fused, NHWC qnn IR whose layer ops carry `dory.tiling` (run `qnn-fuse-re
   parameters (`memref.get_global`) and calls the layers in order. Reshape, transpose, slice and
   concat become `dory.copy` / `dory.transpose` / `dory.slice` / `dory.concat` on L2 buffers.
 
-Tile schedule (one layer). Tiles come from `dory_xdsl.tiles.enumerate_tiles` (channel tiles
-outermost, then rows, then columns) and are emitted in order, each with its own static
-numbers (sizes, per-tile padding, offsets: everything in the IR, nothing left to a template):
-a layer that fits L1 whole is one tile, hence no loop. Each DMA copy is the command list of
-`dory_xdsl.tiles` (`input_copy`, `output_copy`, `channel_slice_copy`): 1-D/2-D commands within
-the GAP-8 limits, repeated by `scf.for` loops (with `arith` index arithmetic on the L2 and L1
-offsets) when the copy plan has loops (e.g. the CHW gather of a depthwise input, one command
-per channel). Channels: one per buffer ("in", "in2", "weights", "bias", "k", "lambda", "out").
-Double buffering: buffers with two L1 copies alternate; the next tile's input (and the next
-channel tile's parameters) is started *before* the current tile's kernel call, and the current
-tile's output is started right after it, so transfers overlap compute. Per iteration:
+Tile schedule (one layer). The N tiles of `dory_xdsl.tiles.enumerate_tiles` (channel tiles
+outermost, then rows, then columns) are one flattened `scf.for %t = 0 to N` whose body
+decomposes t into (tile_c, tile_h, tile_w) = (t / (nh*nw), t / nw % nh, t % nw) and computes
+every per-tile number with `arith` index ops: output ranges, border tile sizes (`minsi`),
+per-tile padding (`maxsi` against the tensor edges), the zero rows/columns of the depthwise /
+avgpool symmetric-padding rule (`cmpi` + `select`), DMA offsets and sizes, and the
+double-buffer slot (t % 2, or tile_c % 2 for the per-channel parameters). The formulas are
+those of `tiles.axis_spans`, built as `dory_xdsl.tile_exprs` expressions: they fold to
+constants wherever a number is the same on every tile (so the IR holds arithmetic only where
+tiles differ), and the pass checks their values against `enumerate_tiles` on every tile. No
+per-tile table is emitted. A layer that fits L1 whole is one tile: no loop, every number a
+constant.
 
-    wait for this tile's inputs/parameters;  start next tile's fetches (2-copy buffers);
-    [wait out if single copy];  kernel call;  [wait out (previous tile) if two copies];
-    start out;  start next tile's fetches (1-copy buffers)
+DMA: each copy (input, output, weights/bias/k/lambda slices) is one command shape valid on
+every tile (`tile_exprs.copy_plan`: 1-D/2-D commands within the GAP-8 limits, dimensions merged
+or grouped only where that holds on all tiles), repeated by inner `scf.for` loops where the
+plan has loops (e.g. the CHW gather of a depthwise input, one command per channel), with
+per-tile sizes as `index` operands of `dory.dma_start`. A copy that is empty on some tiles is
+guarded by an `scf.if`. Channels: one per buffer ("in", "in2", "weights", "bias", "k",
+"lambda", "out"). Per iteration:
 
-Zero rows/columns a tile materialises (the depthwise/avgpool symmetric-padding rule of
-`tiles`) are cleared with `dory.zero` before its input DMA.
+    wait for this tile's inputs / parameters
+    if t+1 < N: start tile t+1's input (and, when t+1 starts a channel tile, its parameters)
+                into the buffers' other copy                                (double buffers)
+    [wait out (single out copy)];  kernel call;  [wait out of tile t-1 (two out copies)]
+    start this tile's output (it overlaps the next tile's compute)
+    if t+1 < N: start tile t+1's fetches into single-copy buffers
+    ... after the loop: wait out
+
+The prologue fetches tile 0's parameters and input. Zero rows/columns a tile materialises are
+cleared with `dory.zero` (under an `scf.if` when only some tiles have them) before its input
+DMA.
 
 Dilation: PULP-NN's conv kernels have no dilation argument, so a dilated conv is run as the
 plain kernel with a zero-expanded kernel (extent `(K-1)*d + 1`, weights expanded at compile
@@ -44,7 +58,8 @@ per tile; the tiler accounts for the expanded extent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,18 +84,16 @@ from dory_xdsl.errors import DoryError
 from dory_xdsl.kernel_layers import LAYER_OPS, KernelLayer, kernel_layer
 from dory_xdsl.target import GAP8, Target
 from dory_xdsl.tensors import dense_attr, element_type
-from dory_xdsl.tiles import (
-    CopyPlan,
-    L1Layout,
-    Tile,
-    TileSizes,
+from dory_xdsl.tile_exprs import (
+    Expr,
+    SymbolicCopy,
     channel_slice_copy,
-    enumerate_tiles,
+    check_against_tiles,
     input_copy,
-    l1_layout,
     output_copy,
-    parameter_bytes_per_channel,
+    tile_exprs,
 )
+from dory_xdsl.tiles import L1Layout, TileSizes, enumerate_tiles, l1_layout, parameter_bytes_per_channel
 from dory_xdsl.transforms.qnn_tile import TILING
 
 PARAM_ORDER = ("weights", "bias", "k", "lambda")
@@ -92,7 +105,7 @@ def memref_of(t: TensorType) -> MemRefType:
 
 
 class _Body:
-    """Appends ops to a block (or a loop body); index constants are hoisted to the function top."""
+    """Appends ops at a cursor block; index constants are hoisted to the function top."""
 
     def __init__(self, block: Block):
         self.block = block
@@ -108,11 +121,15 @@ class _Body:
             self.constants[value] = arith.ConstantOp(IntegerAttr(value, IndexType()))
         return self.constants[value].results[0]
 
-    def add(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self.emit(arith.AddiOp(a, b)).results[0]
-
-    def mul(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self.emit(arith.MuliOp(a, b)).results[0]
+    @contextmanager
+    def inside(self, block: Block) -> Iterator[None]:
+        """Emit into `block` (a loop or `if` body), closed with `scf.yield`."""
+        outer, self.cursor = self.cursor, block
+        try:
+            yield
+        finally:
+            block.add_op(scf.YieldOp())
+            self.cursor = outer
 
     def finish(self) -> None:
         first = self.block.first_op
@@ -122,6 +139,73 @@ class _Body:
                 self.block.add_op(op)
             else:
                 self.block.insert_op_before(op, first)
+
+
+Leaf = int | SSAValue
+"""The tile index an expression is emitted for: a known tile (constants) or an `index` value."""
+
+_ARITH = {
+    "add": arith.AddiOp, "sub": arith.SubiOp, "mul": arith.MuliOp, "div": arith.DivSIOp,
+    "rem": arith.RemSIOp, "min": arith.MinSIOp, "max": arith.MaxSIOp, "and": arith.AndIOp,
+    "or": arith.OrIOp,
+}
+
+
+class _Emitter:
+    """Emits tile expressions (`dory_xdsl.tile_exprs`) as `arith` ops, each once per scope."""
+
+    def __init__(self, body: _Body):
+        self.body = body
+        self.scopes: list[dict[tuple[int, int], SSAValue]] = [{}]
+        self.prefix = ""
+
+    @contextmanager
+    def scope(self, block: Block, prefix: str | None = None) -> Iterator[None]:
+        """Emit into a nested block; values emitted there are not reused outside it."""
+        saved = self.prefix
+        self.scopes.append({})
+        if prefix is not None:
+            self.prefix = prefix
+        try:
+            with self.body.inside(block):
+                yield
+        finally:
+            self.scopes.pop()
+            self.prefix = saved
+
+    def value(self, e: Expr, leaf: Leaf) -> SSAValue:
+        if e.is_const:
+            return self.body.const(e.value)
+        if isinstance(leaf, int):
+            return self.body.const(e.at(leaf))
+        if e.op == "tile":
+            return leaf
+        key = (id(e), id(leaf))
+        for scope in reversed(self.scopes):
+            if key in scope:
+                return scope[key]
+        args = [self.value(a, leaf) for a in e.args]
+        if e.op == "lt":
+            op: Operation = arith.CmpiOp(args[0], args[1], "slt")
+        elif e.op == "eq":
+            op = arith.CmpiOp(args[0], args[1], "eq")
+        elif e.op == "select":
+            op = arith.SelectOp(*args)
+        else:
+            op = _ARITH[e.op](*args)
+        self.body.emit(op)
+        result = op.results[0]
+        if e.name:
+            result.name_hint = self.prefix + e.name
+        self.scopes[-1][key] = result
+        return result
+
+    def mixed(self, e: Expr, leaf: Leaf) -> int | SSAValue:
+        if e.is_const:
+            return e.value
+        if isinstance(leaf, int):
+            return e.at(leaf)
+        return self.value(e, leaf)
 
 
 class _LayerLowering:
@@ -157,6 +241,7 @@ class _LayerLowering:
         for arg, hint in zip(args, ["l1", *INPUT_BUFFERS[:len(in_types)], *self.param_names, "out"]):
             arg.name_hint = "lambda_" if hint == "lambda" else hint
         self.body = _Body(block)
+        self.emitter = _Emitter(self.body)
         self.schedule()
         self.body.emit(func.ReturnOp())
         self.body.finish()
@@ -175,98 +260,142 @@ class _LayerLowering:
 
     # ------------------------------------------------------------------ schedule
 
-    def offset(self, name: str, copy: int) -> int:
-        offsets = self.layout.buffer(name).offsets
-        return offsets[copy % len(offsets)]
-
     def copies(self, name: str) -> int:
         return len(self.layout.buffer(name).offsets)
 
+    def slot(self, name: str) -> Expr:
+        """L1 offset of the current tile's copy of a buffer (double buffers alternate)."""
+        e = self.e
+        offsets = self.layout.buffer(name).offsets
+        if len(offsets) == 1:
+            return e.space.const(offsets[0])
+        parity = (e.tc % 2).named("c_slot") if name in self.param_names else (e.space.t % 2).named("slot")
+        return (parity * (offsets[1] - offsets[0]) + offsets[0]).named(f"{name}_l1")
+
     def schedule(self) -> None:
-        tiles = enumerate_tiles(self.g, self.sizes)
-        h_count, w_count, _ = self.tiling.counts
-        # as tiles.l1_buffer_specs: conv/linear read one input tile when there is one spatial tile
-        fixed_input = len(tiles) == 1 or (not self.g.channels_tied and h_count == w_count == 1)
-        pending: list[str] = []
+        g, limits = self.g, self.target.dma
+        h_count, w_count, c_count = self.tiling.counts
+        self.e = e = tile_exprs(g, self.tiling.sizes, self.tiling.counts)
+        tiles = enumerate_tiles(g, self.sizes)
+        check_against_tiles(e, tiles)
+        n = e.space.n
+        fixed_input = n == 1 or (not g.channels_tied and h_count == w_count == 1)
+        self.input_plan = input_copy(g, e, limits)
+        self.output_plan = output_copy(g, e, limits)
+        self.param_plans = {name: channel_slice_copy(e, name, self.bytes_per_channel[name], limits, g.name)
+                            for name in self.param_names}
+        new_channel_tile = e.space.eq(e.space.t % (h_count * w_count), 0)
+        refetch_params = c_count > 1 and bool(self.param_names)
+        params_double = refetch_params and self.copies(self.param_names[0]) == 2
+        input_double = not fixed_input and self.copies("in") == 2
+        inputs = [INPUT_BUFFERS[i] for i in range(len(self.inputs))]
 
-        def fetch_inputs(t: int) -> None:
-            for i, value in enumerate(self.inputs):
-                name = INPUT_BUFFERS[i]
-                self.fetch_input(tiles[t], value, name, self.offset(name, t))
-                pending.append(name)
+        def prefetch(leaf: Leaf, double: bool) -> None:
+            """Start the next tile's transfers into the buffers with (without) a second copy."""
+            fetch_in = not fixed_input and input_double == double
+            fetch_params = refetch_params and params_double == double
+            if n == 1 or not (fetch_in or fetch_params):
+                return
+            body = self.body
+            assert not isinstance(leaf, int)
+            nxt = body.emit(arith.AddiOp(leaf, body.const(1))).results[0]
+            nxt.name_hint = "t_next"
+            cond = body.emit(arith.CmpiOp(nxt, body.const(n), "slt")).results[0]
+            cond.name_hint = "has_next"
+            then = Block()
+            body.emit(scf.IfOp(cond, [], [then]))
+            with self.emitter.scope(then, prefix="next_"):
+                if fetch_in:
+                    self.fetch_inputs(nxt)
+                if fetch_params:
+                    self.when(new_channel_tile, nxt, lambda: self.fetch_params(nxt))
 
-        def fetch_params(ct: int, tile: Tile) -> None:
-            for name in self.param_names:
-                plan = channel_slice_copy(tile.out_c, self.bytes_per_channel[name], self.target)
-                self.emit_plan(plan, self.params[name], self.offset(name, ct), "l2_to_l1", name)
-                pending.append(name)
-
-        def wait(names: Sequence[str]) -> None:
-            for name in [n for n in dict.fromkeys(pending) if n in names]:
+        def tile(leaf: Leaf) -> None:
+            for name in [*inputs, *self.param_names]:
                 self.body.emit(dory.DmaWaitOp(name))
-                while name in pending:
-                    pending.remove(name)
-
-        fetch_params(0, tiles[0])
-        fetch_inputs(0)
-        inputs_in = [INPUT_BUFFERS[i] for i in range(len(self.inputs))]
-        for t, tile in enumerate(tiles):
-            wait([*inputs_in, *self.param_names])
-            later: list[tuple[str, int]] = []
-            if t + 1 < len(tiles):
-                nxt = tiles[t + 1]
-                if not fixed_input and self.copies("in") == 2:
-                    fetch_inputs(t + 1)
-                elif not fixed_input:
-                    later.append(("in", t + 1))
-                if nxt.index[0] != tile.index[0] and self.param_names:
-                    if self.copies(self.param_names[0]) == 2:
-                        fetch_params(nxt.index[0], nxt)
-                    else:
-                        later.append(("params", t + 1))
-            if self.copies("out") == 1:
-                wait(["out"])
-            self.kernel(tile, t)
+            prefetch(leaf, True)
+            if self.copies("out") == 1 and n > 1:
+                self.body.emit(dory.DmaWaitOp("out"))
+            self.kernel(leaf)
             if self.copies("out") == 2:
-                wait(["out"])
-            self.emit_plan(output_copy(self.g, tile, self.target), self.out, self.offset("out", t),
-                           "l1_to_l2", "out")
-            pending.append("out")
-            for what, n in later:
-                if what == "in":
-                    fetch_inputs(n)
-                else:
-                    fetch_params(tiles[n].index[0], tiles[n])
-        wait(["out"])
+                self.body.emit(dory.DmaWaitOp("out"))
+            self.copy(self.output_plan, self.out, self.slot("out"), "l1_to_l2", "out", leaf)
+            prefetch(leaf, False)
 
-    def fetch_input(self, tile: Tile, value: SSAValue, name: str, base: int) -> None:
-        if any(tile.zeros):
-            rows, cols, chans = tile.in_l1_shape
-            self.body.emit(dory.ZeroOp(self.l1, self.body.const(base), rows * cols * chans * self.g.act_bytes))
-        self.emit_plan(input_copy(self.g, tile, self.target), value, base, "l2_to_l1", name)
+        self.fetch_params(0)
+        self.fetch_inputs(0)
+        if n == 1:
+            tile(0)
+        else:
+            block = Block(arg_types=[IndexType()])
+            block.args[0].name_hint = "t"
+            body = self.body
+            body.emit(scf.ForOp(body.const(0), body.const(n), body.const(1), [], block))
+            with self.emitter.scope(block):
+                tile(block.args[0])
+        self.body.emit(dory.DmaWaitOp("out"))
+
+    def when(self, cond: Expr, leaf: Leaf, emit: Callable[[], None]) -> None:
+        """`emit()` under `scf.if cond` (unconditionally when cond holds on every tile)."""
+        if cond.is_const:
+            if cond.value:
+                emit()
+            return
+        if isinstance(leaf, int):
+            if cond.at(leaf):
+                emit()
+            return
+        then = Block()
+        self.body.emit(scf.IfOp(self.emitter.value(cond, leaf), [], [then]))
+        with self.emitter.scope(then):
+            emit()
+
+    def fetch_params(self, leaf: Leaf) -> None:
+        for name in self.param_names:
+            self.copy(self.param_plans[name], self.params[name], self.slot(name), "l2_to_l1", name, leaf)
+
+    def fetch_inputs(self, leaf: Leaf) -> None:
+        e, g = self.e, self.g
+        zeros = e.h.zero_lo + e.h.zero_hi + e.w.zero_lo + e.w.zero_hi
+        size = e.h.l1_extent * e.w.l1_extent * e.in_chans * g.act_bytes
+        for i, value in enumerate(self.inputs):
+            name = INPUT_BUFFERS[i]
+            base = self.slot(name)
+            if zeros.max > 0:
+                loc, nbytes = self.emitter.value(base, leaf), self.emitter.mixed(size.named("in_l1_bytes"), leaf)
+                self.when(e.space.lt(0, zeros).named("has_zeros"), leaf,
+                          lambda: self.body.emit(dory.ZeroOp(self.l1, loc, nbytes)))
+            self.copy(self.input_plan, value, base, "l2_to_l1", name, leaf)
 
     # ------------------------------------------------------------------ DMA
 
-    def emit_plan(self, plan: CopyPlan, l2: SSAValue, l1_base: int, direction: str, channel: str) -> None:
-        body = self.body
-        outer = body.cursor
-        ext_terms: list[SSAValue] = []
-        loc_terms: list[SSAValue] = []
-        for count, l2_step, l1_step in plan.loops:
-            block = Block(arg_types=[IndexType()])
-            body.emit(scf.ForOp(body.const(0), body.const(count), body.const(1), [], block))
-            body.cursor = block
-            iv = block.args[0]
-            ext_terms.append(iv if l2_step == 1 else body.mul(iv, body.const(l2_step)))
-            loc_terms.append(iv if l1_step == 1 else body.mul(iv, body.const(l1_step)))
-        ext_sum = _sum(body, ext_terms)
-        loc_sum = _sum(body, loc_terms)
-        for t in plan.body:
-            ext = _offset(body, ext_sum, t.l2)
-            loc = _offset(body, loc_sum, l1_base + t.l1)
-            body.emit(dory.DmaStartOp(l2, ext, self.l1, loc, size=t.size, length=t.line, stride=t.stride,
+    def copy(self, plan: SymbolicCopy | None, l2: SSAValue, slot: Expr, direction: str, channel: str,
+             leaf: Leaf) -> None:
+        """The DMA commands of one copy of the tile `leaf` (loops of commands when the plan has)."""
+        if plan is None:
+            return
+
+        def commands() -> None:
+            em, body = self.emitter, self.body
+            cmd = plan.command
+            ext = em.value(cmd.l2, leaf)
+            loc = em.value(slot + cmd.l1, leaf)
+            loops = [(em.value(loop.count, leaf), body.const(loop.l2_step), em.value(loop.l1_step, leaf))
+                     for loop in plan.loops]
+            size = em.mixed(cmd.size.named(f"{channel}_bytes"), leaf)
+            length = em.mixed(cmd.line.named(f"{channel}_line"), leaf) if cmd.two_d else size
+            stride = cmd.stride if cmd.two_d else size
+            outer = body.cursor
+            for count, l2_step, l1_step in loops:
+                block = Block(arg_types=[IndexType()])
+                block.args[0].name_hint = "i"
+                body.emit(scf.ForOp(body.const(0), count, body.const(1), [], block))
+                body.cursor = block
+                iv = block.args[0]
+                ext = _add(body, ext, _mul(body, iv, l2_step))
+                loc = _add(body, loc, _mul(body, iv, l1_step))
+            body.emit(dory.DmaStartOp(l2, ext, self.l1, loc, size=size, length=length, stride=stride,
                                       dir=direction, channel=channel))
-        if plan.loops:
             block = body.cursor
             while block is not outer:
                 block.add_op(scf.YieldOp())
@@ -275,24 +404,36 @@ class _LayerLowering:
                 block = parent.parent_block()  # type: ignore[assignment]
             body.cursor = outer
 
+        if plan.guard is None:
+            commands()
+        else:
+            self.when(plan.guard, leaf, commands)
+
     # ------------------------------------------------------------------ kernel calls
 
-    def kernel(self, tile: Tile, t: int) -> None:
-        g, layer, c = self.g, self.layer, self.body.const
-        ct = tile.index[0]
-        ho, wo, co = tile.out_shape
-        rows, cols, _ = tile.in_l1_shape
-        pt, pl, pb, pr = tile.pad
-        buffers = {"out": c(self.offset("out", t))}
+    def kernel(self, leaf: Leaf) -> None:
+        g, layer, e = self.g, self.layer, self.e
+
+        def v(x: Expr) -> int | SSAValue:
+            return self.emitter.mixed(x, leaf)
+
+        def at(x: Expr) -> SSAValue:
+            return self.emitter.value(x, leaf)
+
+        ho, wo, co = v(e.h.size), v(e.w.size), v(e.c.size)
+        rows, cols = v(e.h.l1_extent.named("h_l1")), v(e.w.l1_extent.named("w_l1"))
+        pt, pl, pb, pr = (v(x) for x in (e.h.pad_lo, e.w.pad_lo, e.h.pad_hi, e.w.pad_hi))
+        buffers = {"out": at(self.slot("out"))}
         for i in range(len(self.inputs)):
-            buffers[INPUT_BUFFERS[i]] = c(self.offset(INPUT_BUFFERS[i], t))
+            buffers[INPUT_BUFFERS[i]] = at(self.slot(INPUT_BUFFERS[i]))
         for name in self.param_names:
-            buffers[name] = c(self.offset(name, ct))
+            buffers[name] = at(self.slot(name))
         for scratch in ("im2col", "bufferC"):
             if any(b.name == scratch for b in self.layout.buffers):
-                buffers[scratch] = c(self.offset(scratch, 0))
+                buffers[scratch] = at(self.slot(scratch))
         s = layer.scalars
         kind = g.kind
+        params: dict[str, int | SSAValue]
         if kind in ("conv", "pointwise", "depthwise"):
             params = {
                 "out_mult": 1, "out_shift": s["out_shift"], "dim_in_x": cols, "dim_in_y": rows,
@@ -331,18 +472,24 @@ class _LayerLowering:
         self.body.emit(op_class(self.l1, buffers, params))
 
 
-def _offset(body: _Body, dynamic: SSAValue | None, static: int) -> SSAValue:
-    """`dynamic + static` (loop-dependent part plus constant part) as an index value."""
-    if dynamic is None:
-        return body.const(static)
-    return dynamic if static == 0 else body.add(dynamic, body.const(static))
+def _add(body: _Body, a: SSAValue, b: SSAValue) -> SSAValue:
+    if _is_zero(b):
+        return a
+    if _is_zero(a):
+        return b
+    return body.emit(arith.AddiOp(a, b)).results[0]
 
 
-def _sum(body: _Body, terms: list[SSAValue]) -> SSAValue | None:
-    total: SSAValue | None = None
-    for term in terms:
-        total = term if total is None else body.add(total, term)
-    return total
+def _mul(body: _Body, iv: SSAValue, step: SSAValue) -> SSAValue:
+    owner = step.owner
+    if isinstance(owner, arith.ConstantOp) and owner.value.value.data == 1:  # type: ignore[union-attr]
+        return iv
+    return body.emit(arith.MuliOp(iv, step)).results[0]
+
+
+def _is_zero(value: SSAValue) -> bool:
+    owner = value.owner
+    return isinstance(owner, arith.ConstantOp) and owner.value.value.data == 0  # type: ignore[union-attr]
 
 
 # ----------------------------------------------------------------------------- network

@@ -1,9 +1,9 @@
 // RUN: dory-opt %s -p 'qnn-tile{l1-bytes=1400},convert-qnn-to-dory' -t gap8-c | filecheck %s
 // RUN: dory-opt %s -p 'qnn-tile,convert-qnn-to-dory' -t gap8-c | filecheck %s --check-prefix=WHOLE
 
-// 3x3 conv 8x8x4 -> 8x8x8 tiled into 4 channel tiles of 2 (see qnn-tile.mlir): weights, k and
-// lambda of the next tile are fetched before the current kernel call, the output tile goes
-// out with a 2-D DMA (64 pixels x 2 channels: lines of 2 B, 8 B apart in L2).
+// 3x3 conv 8x8x4 -> 8x8x8 tiled into 4 channel tiles of 2 (see qnn-tile.mlir), printed as one C
+// loop: weights, k and lambda of the next tile are fetched before the current kernel call, the
+// output tile goes out with a 2-D DMA (64 pixels x 2 channels: lines of 2 B, 8 B apart in L2).
 func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
   %w = qnn.constant dense<1> : tensor<8x3x3x4xi8>
   %k = qnn.constant dense<[1, 2, 3, 4, 5, 6, 7, 8]> : tensor<8xi32>
@@ -24,14 +24,33 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(k + 0), (uint32_t)(uintptr_t)(l1 + 656), 8, PI_CL_DMA_DIR_EXT2LOC, &dma_k[dma_k_n++]);
 // CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(lambda_ + 0), (uint32_t)(uintptr_t)(l1 + 672), 8, PI_CL_DMA_DIR_EXT2LOC, &dma_lambda[dma_lambda_n++]);
 // CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(in + 0), (uint32_t)(uintptr_t)(l1 + 0), 256, PI_CL_DMA_DIR_EXT2LOC, &dma_in[dma_in_n++]);
-// CHECK-NEXT: dory_dma_wait(dma_weights, &dma_weights_n);
-// CHECK: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + 72), (uint32_t)(uintptr_t)(l1 + 584), 72, PI_CL_DMA_DIR_EXT2LOC
+// CHECK-NEXT: }
+// One loop over the 4 tiles; every core computes the tile's index arithmetic (C expressions).
+// CHECK-NEXT: for (int t = 0; t < 4; t++) {
+// CHECK-NEXT: const int t_next = t + 1;
+// CHECK-NEXT: const int has_next = t_next < 4;
+// CHECK-NEXT: const int c_slot = t % 2;
+// CHECK-NEXT: const int [[O:v[0-9]+]] = c_slot * 128;
+// CHECK-NEXT: const int out_l1 = [[O]] + 256;
+// CHECK: const int c_out = t * 2;
+// Core 0 waits for this tile's data and starts the next channel tile's weights, k and lambda.
+// CHECK-NEXT: if (core == 0) {
+// CHECK-NEXT: dory_dma_wait(dma_in, &dma_in_n);
+// CHECK: if (has_next) {
+// CHECK-NEXT: const int next_weights_ext = t_next * 72;
+// CHECK-NEXT: const int next_c_slot = t_next % 2;
+// CHECK: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + next_weights_ext), (uint32_t)(uintptr_t)(l1 + next_weights_l1), 72, PI_CL_DMA_DIR_EXT2LOC, &dma_weights[dma_weights_n++]);
 // CHECK: pi_cl_team_barrier(0);
-// CHECK-NEXT: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + 0), (uint8_t *)(l1 + 688), NULL, (uint8_t *)(l1 + 256), (int8_t *)(l1 + 512), (PULP_NN_KL_T *)(l1 + 656), (PULP_NN_KL_T *)(l1 + 672), 1, 5, 8, 8, 4, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+// CHECK-NEXT: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + 0), (uint8_t *)(l1 + 688), NULL, (uint8_t *)(l1 + out_l1), (int8_t *)(l1 + weights_l1), (PULP_NN_KL_T *)(l1 + k_l1), (PULP_NN_KL_T *)(l1 + lambda_l1), 1, 5, 8, 8, 4, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
 // CHECK-NEXT: pi_cl_team_barrier(0);
 // CHECK-NEXT: if (core == 0) {
-// CHECK-NEXT: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(out + 0), (uint32_t)(uintptr_t)(l1 + 256), 128, 8, 2, PI_CL_DMA_DIR_LOC2EXT, &dma_out[dma_out_n++]);
-// CHECK-COUNT-3: pulp_nn_conv_Ho_parallel(
+// CHECK-NEXT: dory_dma_wait(dma_out, &dma_out_n);
+// CHECK-NEXT: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(out + c_out), (uint32_t)(uintptr_t)(l1 + out_l1), 128, 8, 2, PI_CL_DMA_DIR_LOC2EXT, &dma_out[dma_out_n++]);
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: if (core == 0) {
+// CHECK-NEXT: dory_dma_wait(dma_out, &dma_out_n);
+// CHECK-NOT: pulp_nn_conv_Ho_parallel(
 // CHECK: void network_run_cluster(void *arg)
 // CHECK: uint8_t *l1 = (uint8_t *)pi_cl_l1_malloc(NULL, 1400);
 // CHECK: dory_l3_read(net, 0, par{{[0-9]+}}, 288); /* layer0_conv_weights */

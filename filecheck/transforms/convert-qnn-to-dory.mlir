@@ -1,7 +1,8 @@
 // RUN: dory-opt %s --split-input-file -p convert-qnn-to-dory | filecheck %s
 
-// Conv tiled into 4 output-channel tiles (tiling given, as qnn-tile{l1-bytes=1400} chooses it).
-// L1: in [0, 256), out copies at 256/384, weights 512/584, k 656/664, lambda 672/680, im2col 688.
+// Conv tiled into 4 output-channel tiles (tiling given, as qnn-tile{l1-bytes=1400} chooses it): one
+// scf.for over the tiles; the stationary input and channel tile 0's parameters are fetched before
+// it. L1: in [0, 256), out copies at 256/384, weights 512/584, k 656/664, lambda 672/680, im2col 688.
 func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
   %w = qnn.constant dense<1> : tensor<8x3x3x4xi8>
   %k = qnn.constant dense<[1, 2, 3, 4, 5, 6, 7, 8]> : tensor<8xi32>
@@ -15,36 +16,136 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // CHECK-SAME: dory.kernel = "pulp_nn_conv_Ho_parallel"
 // CHECK-SAME: dory.l1_buffers = {in = array<i64: 256, 0>, out = array<i64: 128, 256, 384>, weights = array<i64: 72, 512, 584>, k = array<i64: 8, 656, 664>, lambda = array<i64: 8, 672, 680>, im2col = array<i64: 576, 688>}
 // CHECK-DAG:  [[C0:%.*]] = arith.constant 0 : index
+// CHECK-DAG:  [[C1:%.*]] = arith.constant 1 : index
+// CHECK-DAG:  [[C2:%.*]] = arith.constant 2 : index
+// CHECK-DAG:  [[C4:%.*]] = arith.constant 4 : index
+// CHECK-DAG:  [[C8:%.*]] = arith.constant 8 : index
+// CHECK-DAG:  [[C72:%.*]] = arith.constant 72 : index
+// CHECK-DAG:  [[C128:%.*]] = arith.constant 128 : index
+// CHECK-DAG:  [[C256:%.*]] = arith.constant 256 : index
 // CHECK-DAG:  [[W0:%.*]] = arith.constant 512 : index
-// CHECK-DAG:  [[W1:%.*]] = arith.constant 584 : index
-// CHECK-DAG:  [[EXT72:%.*]] = arith.constant 72 : index
-// CHECK-DAG:  [[O0:%.*]] = arith.constant 256 : index
-// CHECK-DAG:  [[K0:%.*]] = arith.constant 656 : index
-// CHECK-DAG:  [[L0:%.*]] = arith.constant 672 : index
 // CHECK-DAG:  [[IM:%.*]] = arith.constant 688 : index
 // Prologue: parameters of channel tile 0 and the (stationary) input tile.
-// CHECK:      dory.dma_start %weights[[[C0]]], %l1[[[W0]]] {size = 72 : i64, length = 72 : i64, stride = 72 : i64, dir = "l2_to_l1", channel = "weights"}
-// CHECK:      dory.dma_start %in[[[C0]]], %l1[[[C0]]] {size = 256 : i64, length = 256 : i64, stride = 256 : i64, dir = "l2_to_l1", channel = "in"}
-// CHECK:      dory.dma_wait {channel = "weights"}
-// CHECK:      dory.dma_wait {channel = "in"}
-// Channel tile 1's weights go to the other copy before tile 0 computes.
-// CHECK-NEXT: dory.dma_start %weights[[[EXT72]]], %l1[[[W1]]] {size = 72 : i64, length = 72 : i64, stride = 72 : i64, dir = "l2_to_l1", channel = "weights"}
-// CHECK:      dory.conv %l1 (in = [[C0]], im2col = [[IM]], out = [[O0]], weights = [[W0]], k = [[K0]], lambda = [[L0]]) {out_mult = 1, out_shift = 5, dim_in_x = 8, dim_in_y = 8, ch_in = 4, dim_out_x = 8, dim_out_y = 8, ch_out = 2, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 1, padding_y_bottom = 1, padding_x_left = 1, padding_x_right = 1, stride_x = 1, stride_y = 1, flag_relu = 1, flag_batch_norm = 1, requant_bits = 32}
-// Output tile: 64 pixels of 2 channels, a 2-D command with an 8 B L2 stride.
-// CHECK-NEXT: dory.dma_start %out[[[C0]]], %l1[[[O0]]] {size = 128 : i64, length = 2 : i64, stride = 8 : i64, dir = "l1_to_l2", channel = "out"}
-// CHECK-COUNT-3: dory.conv
-// CHECK-NEXT: dory.dma_wait {channel = "out"}
-// CHECK-NEXT: dory.dma_start %out
+// CHECK:      dory.dma_start %weights[[[C0]]], %l1[[[W0]]] {size = 72, length = 72, stride = 72, dir = "l2_to_l1", channel = "weights"}
+// CHECK:      dory.dma_start %in[[[C0]]], %l1[[[C0]]] {size = 256, length = 256, stride = 256, dir = "l2_to_l1", channel = "in"}
+// The tile loop.
+// CHECK-NEXT: scf.for %t = [[C0]] to [[C4]] step [[C1]] {
+// CHECK-NEXT:   dory.dma_wait {channel = "in"}
+// CHECK-NEXT:   dory.dma_wait {channel = "weights"}
+// CHECK-NEXT:   dory.dma_wait {channel = "k"}
+// CHECK-NEXT:   dory.dma_wait {channel = "lambda"}
+// The next channel tile's weights go to the other copy (slot t+1 mod 2) before this tile computes.
+// CHECK-NEXT:   %t_next = arith.addi %t, [[C1]] : index
+// CHECK-NEXT:   %has_next = arith.cmpi slt, %t_next, [[C4]] : index
+// CHECK-NEXT:   scf.if %has_next {
+// CHECK-NEXT:     %next_weights_ext = arith.muli %t_next, [[C72]] : index
+// CHECK-NEXT:     %next_c_slot = arith.remsi %t_next, [[C2]] : index
+// CHECK-NEXT:     [[NW:%.*]] = arith.muli %next_c_slot, [[C72]] : index
+// CHECK-NEXT:     %next_weights_l1 = arith.addi [[NW]], [[W0]] : index
+// CHECK-NEXT:     dory.dma_start %weights[%next_weights_ext], %l1[%next_weights_l1] {size = 72, length = 72, stride = 72, dir = "l2_to_l1", channel = "weights"}
+// CHECK:          dory.dma_start %lambda_
+// CHECK-NEXT:   }
+// This tile's buffers: output and parameter copies alternate.
+// CHECK-NEXT:   %c_slot = arith.remsi %t, [[C2]] : index
+// CHECK-NEXT:   [[O:%.*]] = arith.muli %c_slot, [[C128]] : index
+// CHECK-NEXT:   %out_l1 = arith.addi [[O]], [[C256]] : index
+// CHECK-NEXT:   [[W:%.*]] = arith.muli %c_slot, [[C72]] : index
+// CHECK-NEXT:   %weights_l1 = arith.addi [[W]], [[W0]] : index
+// CHECK:        dory.conv %l1 (in = [[C0]], im2col = [[IM]], out = %out_l1, weights = %weights_l1, k = %k_l1, lambda = %lambda_l1) {out_mult = 1, out_shift = 5, dim_in_x = 8, dim_in_y = 8, ch_in = 4, dim_out_x = 8, dim_out_y = 8, ch_out = 2, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 1, padding_y_bottom = 1, padding_x_left = 1, padding_x_right = 1, stride_x = 1, stride_y = 1, flag_relu = 1, flag_batch_norm = 1, requant_bits = 32}
+// Output tile: 64 pixels of 2 channels, a 2-D command with an 8 B L2 stride, at channel 2t.
+// CHECK-NEXT:   dory.dma_wait {channel = "out"}
+// CHECK-NEXT:   %c_out = arith.muli %t, [[C2]] : index
+// CHECK-NEXT:   dory.dma_start %out[%c_out], %l1[%out_l1] {size = 128, length = 2, stride = 8, dir = "l1_to_l2", channel = "out"}
+// CHECK-NEXT: }
 // CHECK-NEXT: dory.dma_wait {channel = "out"}
 // CHECK-NEXT: func.return
+// CHECK-NOT:  dory.conv
 // CHECK:      func.func @main(%{{.*}}: memref<1x8x8x4xui8>, [[OUT:%.*]]: memref<1x8x8x8xui8>)
 // CHECK-NEXT: %l1 = dory.l1_arena : memref<1400xi8>
 // CHECK:      func.call @layer0_conv(%l1, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, [[OUT]])
 
 // -----
 
-// Depthwise 3x3 stride 2: the top padding (1) differs from the bottom one (0) at this size, so the
-// zero row is materialised in L1 (dory.zero) and the kernel gets no vertical padding; the CHW input
+// Conv tiled into 3 row tiles of 3, 3 and 1 output rows (7 rows): the border tile's size is a
+// min, the per-tile padding max(0, ...) on each side, and the DMA sizes follow.
+func.func @main(%x: tensor<1x7x8x4xui8>) -> tensor<1x7x8x4xui8> {
+  %w = qnn.constant dense<1> : tensor<4x3x3x4xi8>
+  %k = qnn.constant dense<[1, 2, 3, 4]> : tensor<4xi32>
+  %l = qnn.constant dense<[8, 7, 6, 5]> : tensor<4xi32>
+  %c = qnn.conv2d %x, %w scale(%k, %l : tensor<4xi32>, tensor<4xi32>) {dory.tiling = #dory.tiling<tile = [3, 8, 4], count = [3, 1, 1], l1 = 1264, budget = 1400, double_buffer = true, objective = "cost", cycles = 1, proved = true, solve_us = 1>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64, layout = "nhwc", requant = #qnn.requant<shift = 5, clip = [0, 255]>} : tensor<1x7x8x4xui8>, tensor<4x3x3x4xi8> -> tensor<1x7x8x4xui8>
+  func.return %c : tensor<1x7x8x4xui8>
+}
+
+// CHECK:      func.func @layer0_conv(
+// CHECK-SAME: dory.l1_buffers = {in = array<i64: 160, 0, 160>, out = array<i64: 96, 320, 416>, weights = array<i64: 144, 512>
+// CHECK-DAG:  [[C0:%.*]] = arith.constant 0 : index
+// CHECK-DAG:  [[C1:%.*]] = arith.constant 1 : index
+// CHECK-DAG:  [[C3:%.*]] = arith.constant 3 : index
+// CHECK-DAG:  [[C6:%.*]] = arith.constant 6 : index
+// CHECK-DAG:  [[C7:%.*]] = arith.constant 7 : index
+// CHECK-DAG:  [[C32:%.*]] = arith.constant 32 : index
+// CHECK-DAG:  [[C96:%.*]] = arith.constant 96 : index
+// Tile 0 needs input rows [0, 4): 4 rows of 32 B, one command.
+// CHECK:      dory.dma_start %in[[[C0]]], %l1[[[C0]]] {size = 128, length = 128, stride = 128, dir = "l2_to_l1", channel = "in"}
+// CHECK-NEXT: scf.for %t = [[C0]] to [[C3]] step [[C1]] {
+// Next tile's input rows [3(t+1) - 1, min(3(t+1) + 4, 7)) into the other input copy.
+// CHECK:        scf.if %has_next {
+// CHECK-NEXT:     %next_h_out = arith.muli %t_next, [[C3]] : index
+// CHECK-NEXT:     [[LO:%.*]] = arith.subi %next_h_out, [[C1]] : index
+// CHECK-NEXT:     %next_h_in = arith.maxsi [[LO]], [[C0]] : index
+// CHECK-NEXT:     %next_in_ext = arith.muli %next_h_in, [[C32]] : index
+// CHECK:          %next_h_fetch = arith.subi %next_h_in_end, %next_h_in : index
+// CHECK-NEXT:     %next_in_bytes = arith.muli %next_h_fetch, [[C32]] : index
+// CHECK-NEXT:     dory.dma_start %in[%next_in_ext], %l1[%next_in_l1] {size = %next_in_bytes, length = %next_in_bytes, stride = %next_in_bytes, dir = "l2_to_l1", channel = "in"}
+// CHECK-NEXT:   }
+// This tile: rows [3t, min(3t + 3, 7)), padding max(0, 1 - 3t) on top, max(0, end - 6) at the bottom.
+// CHECK-NEXT:   %h_out = arith.muli %t, [[C3]] : index
+// CHECK-NEXT:   [[E:%.*]] = arith.addi %h_out, [[C3]] : index
+// CHECK-NEXT:   %h_out_end = arith.minsi [[E]], [[C7]] : index
+// CHECK-NEXT:   %h_size = arith.subi %h_out_end, %h_out : index
+// CHECK:        %h_fetch = arith.subi %h_in_end, %h_in : index
+// CHECK-NEXT:   [[NLO:%.*]] = arith.subi [[C0]], [[TLO:%.*]] : index
+// CHECK-NEXT:   %h_pad_lo = arith.maxsi [[NLO]], [[C0]] : index
+// CHECK-NEXT:   [[HI:%.*]] = arith.subi %h_out_end, [[C6]] : index
+// CHECK-NEXT:   %h_pad_hi = arith.maxsi [[HI]], [[C0]] : index
+// CHECK:        dory.conv %l1 (in = %in_l1, im2col = %{{.*}}, out = %out_l1, weights = %{{.*}}, k = %{{.*}}, lambda = %{{.*}}) {out_mult = 1, out_shift = 5, dim_in_x = 8, dim_in_y = %h_fetch, ch_in = 4, dim_out_x = 8, dim_out_y = %h_size, ch_out = 4, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = %h_pad_lo, padding_y_bottom = %h_pad_hi, padding_x_left = 1, padding_x_right = 1, stride_x = 1, stride_y = 1, flag_relu = 1, flag_batch_norm = 1, requant_bits = 32}
+// CHECK-NEXT:   dory.dma_wait {channel = "out"}
+// CHECK-NEXT:   %out_ext = arith.muli %t, [[C96]] : index
+// CHECK-NEXT:   %out_bytes = arith.muli %h_size, [[C32]] : index
+// CHECK-NEXT:   dory.dma_start %out[%out_ext], %l1[%out_l1] {size = %out_bytes, length = %out_bytes, stride = %out_bytes, dir = "l1_to_l2", channel = "out"}
+
+// -----
+
+// Depthwise 3x3 pad 1 tiled into row tiles of 3: the first tile's top padding (1, 0) and the last
+// tile's bottom padding (0, 1) are not symmetric, so they become zero rows in L1 (dory.zero under
+// an scf.if) and the kernel gets no vertical padding; the CHW input is gathered per channel.
+func.func @main(%x: tensor<1x7x5x4xui8>) -> tensor<1x7x5x4xui8> {
+  %w = qnn.constant dense<1> : tensor<4x3x3x1xi8>
+  %k = qnn.constant dense<1> : tensor<4xi32>
+  %l = qnn.constant dense<0> : tensor<4xi32>
+  %c = qnn.conv2d %x, %w scale(%k, %l : tensor<4xi32>, tensor<4xi32>) {dory.tiling = #dory.tiling<tile = [3, 5, 4], count = [3, 1, 1], l1 = 540, budget = 1000, double_buffer = true, objective = "cost", cycles = 1, proved = true, solve_us = 1>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 4 : i64, layout = "nhwc", requant = #qnn.requant<shift = 3, clip = [0, 255]>} : tensor<1x7x5x4xui8>, tensor<4x3x3x1xi8> -> tensor<1x7x5x4xui8>
+  func.return %c : tensor<1x7x5x4xui8>
+}
+
+// CHECK:      func.func @layer0_depthwise(
+// CHECK:      dory.zero %l1[%{{.*}}] {size = 100}
+// CHECK:      scf.for %t = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:        scf.if %has_next {
+// CHECK:          %next_h_zero_lo = arith.maxsi %{{.*}}, %{{.*}} : index
+// CHECK:          %next_h_zero_hi = arith.maxsi %{{.*}}, %{{.*}} : index
+// CHECK:          %next_in_l1_bytes = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK:          %next_has_zeros = arith.cmpi slt, %{{.*}}, %{{.*}} : index
+// CHECK-NEXT:     scf.if %next_has_zeros {
+// CHECK-NEXT:       dory.zero %l1[%next_in_l1] {size = %next_in_l1_bytes}
+// CHECK-NEXT:     }
+// CHECK:          scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:            dory.dma_start %in[%{{.*}}], %l1[%{{.*}}] {size = %next_in_bytes, length = 1, stride = 4, dir = "l2_to_l1", channel = "in"}
+// CHECK:        dory.depthwise %l1 (in = %in_l1, {{.*}}) {out_mult = 1, out_shift = 3, dim_in_x = 5, dim_in_y = %h_l1, ch_in = 4, dim_out_x = 5, dim_out_y = %h_size, ch_out = 4, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 0, padding_y_bottom = 0, padding_x_left = 1, padding_x_right = 1, stride_x = 1, stride_y = 1,
+
+// -----
+
+// A single tile, hence no tile loop: depthwise 3x3 stride 2, whose top padding (1) differs from the
+// bottom one (0) at this size, so the zero row is materialised in L1 (dory.zero) and the kernel gets no vertical padding; the CHW input
 // is gathered by one 2-D command per channel in an scf.for loop.
 func.func @main(%x: tensor<1x6x5x4xui8>) -> tensor<1x3x3x4xui8> {
   %w = qnn.constant dense<1> : tensor<4x3x3x1xi8>
@@ -55,10 +156,12 @@ func.func @main(%x: tensor<1x6x5x4xui8>) -> tensor<1x3x3x4xui8> {
 }
 
 // CHECK:      func.func @layer0_depthwise(%l1: memref<900xi8>, %in: memref<1x6x5x4xui8>, %weights: memref<4x3x3xi8>, %k: memref<4xi64>
-// CHECK:      dory.zero %l1[%{{.*}}] {size = 140 : i64}
+// CHECK-NOT:  scf.for %t
+// CHECK:      dory.zero %l1[%{{.*}}] {size = 140}
 // CHECK-NEXT: scf.for [[C:%.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK-NEXT:   [[LOC:%.*]] = arith.muli [[C]], %{{.*}} : index
-// CHECK-NEXT:   [[L1OFF:%.*]] = arith.addi [[LOC]], %{{.*}} : index
-// CHECK-NEXT:   dory.dma_start %in[[[C]]], %l1[[[L1OFF]]] {size = 30 : i64, length = 1 : i64, stride = 4 : i64, dir = "l2_to_l1", channel = "in"}
+// CHECK-NEXT:   [[L1OFF:%.*]] = arith.addi %{{.*}}, [[LOC]] : index
+// CHECK-NEXT:   dory.dma_start %in[[[C]]], %l1[[[L1OFF]]] {size = 30, length = 1, stride = 4, dir = "l2_to_l1", channel = "in"}
 // CHECK-NEXT: }
+// CHECK-NOT:  scf.for %t
 // CHECK:      dory.depthwise %l1 (in = %{{.*}}, bufferC = %{{.*}}, out = %{{.*}}, weights = %{{.*}}, k = %{{.*}}, lambda = %{{.*}}) {out_mult = 1, out_shift = 3, dim_in_x = 5, dim_in_y = 7, ch_in = 4, dim_out_x = 3, dim_out_y = 3, ch_out = 4, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 0, padding_y_bottom = 0, padding_x_left = 1, padding_x_right = 1, stride_x = 2, stride_y = 2, flag_relu = 1, flag_batch_norm = 1, requant_bits = 64}

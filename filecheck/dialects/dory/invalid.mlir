@@ -44,3 +44,19 @@ func.func @f() attributes {t = #dory.tiling<tile = [2, 4, 8], count = [2, 1, 1],
   func.return
 }
 // CHECK: tiling uses 5000 B of L1, more than the 1024 B budget
+
+// -----
+
+func.func @f(%l1: memref<1024xi8>, %a: index) {
+  dory.conv %l1 (in = %a, im2col = %a, out = %a, weights = %a) {out_mult = 1, out_shift = 5, dim_in_x = 4, dim_in_y = 4, ch_in = 8, dim_out_x = 4, dim_out_y = 4, ch_out = 8, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 1, padding_y_bottom = 1, padding_x_left = 1, padding_x_right = 1, stride_x = 1, stride_y = 1, flag_relu = %a, flag_batch_norm = 0, requant_bits = 32} : memref<1024xi8>
+  func.return
+}
+// CHECK: dory.conv: flag_relu must be a constant
+
+// -----
+
+func.func @f(%l1: memref<1024xi8>, %x: memref<100000xui8>, %a: index) {
+  dory.dma_start %x[%a], %l1[%a] {size = %a, length = 100, stride = 40000, dir = "l2_to_l1", channel = "in"} : memref<100000xui8>, memref<1024xi8>
+  func.return
+}
+// CHECK: dory.dma_start: 2-D line 100 and stride 40000 must be in [1, 32767]
