@@ -1,11 +1,13 @@
 """`QuantizeLinear` of a pending real value -> integer `qnn` IR (for `dory_xdsl.qdq_import`).
 
 `QuantizeEmitter.quantize` ends a DQ -> float op -> Q island:
-- an `Accum` (conv / linear accumulator) -> `qnn.requant` with TFLite's per-channel fixed-point
-  multipliers folded in (`qdq_requant.tflite_requant`);
+- an `Accum` (conv / linear accumulator) -> `qnn.requant` equal to TFLM's per-channel
+  double-rounding requantization (`qdq_exact.exact_requant`; when the clip keeps both signs,
+  the positive and negative halves of a duplicated accumulator summed by a `qnn.add`);
 - a `Real` (an 8-bit tensor, rescaled or clamped) -> the same requantization of the 8-bit
   values (identity when nothing changes);
-- a `RealSum` -> `qnn.add`, a `RealMean` -> `qnn.avgpool`.
+- a `RealSum` -> `qnn.add`, a `RealMean` -> `qnn.avgpool`, equal to TFLM's when
+  `qdq_exact` finds parameters (else the rounded forms of `qdq_requant`).
 The clamp is TFLite's activation range: `zp + round(bound / scale)` saturated to 8 bits.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from xdsl.dialects.builtin import StringAttr
 
 from dory_xdsl.dialects import qnn
@@ -20,6 +23,7 @@ from dory_xdsl.errors import DoryError
 from dory_xdsl.onnx_emit import UI8
 from dory_xdsl.onnx_requant import RequantRangeError, requant_constants
 from dory_xdsl.onnx_values import Act, vec
+from dory_xdsl.qdq_exact import AddScales, exact_add, exact_avgpool, exact_requant
 from dory_xdsl.qdq_requant import (
     add_requant,
     avgpool_requant,
@@ -77,25 +81,60 @@ class QuantizeEmitter:
 
     def _requant_accum(self, acc: Accum, scale: float, zp: int, lo: int, hi: int, elem) -> Act:
         pairs = [quantize_multiplier(float(acc.in_scale) * float(ws) / float(scale)) for ws in acc.w_scales.tolist()]
-        bounds = [max(abs(a), abs(b)) for a, b in zip(acc.act.lo.tolist(), acc.act.hi.tolist())]
-        fold = tflite_requant([m for m, _ in pairs], [s for _, s in pairs], acc.offsets, zp, bounds)
-        return self._requant(acc.act, fold.k, fold.lam, fold.shift, lo, hi, elem)
+        return self._tflite_requant(acc.act, pairs, acc.offsets, zp, lo, hi, elem)
+
+    def _tflite_requant(self, x: Act, pairs, offsets, zp: int, lo: int, hi: int, elem) -> Act:
+        """TFLM's requantization `clip(R(x + offsets[c]) + zp, lo, hi)` (`R` the double-rounding
+        multiply by `pairs[c]`), exactly (`qdq_exact`):
+        - one stage when one fits (always when the clip cuts every negative `R`, e.g. a ReLU);
+        - else (both signs of `R` reachable: the second rounding's half-away-from-zero makes the
+          thresholds of negative and positive `R` two lattices that no single stage follows)
+          the sum `P + N` of the positive part `P = clip(R, 0, hi - zp)` and the negative part
+          `N = clip(R + zp, lo, zp)`, each one exact stage: an accumulator is computed twice
+          (its op is duplicated) and a `qnn.add` sums the two `ui8` halves;
+        - else the folded single stage (`tflite_requant`), one LSB high on the negative ties."""
+        channels = len(pairs)
+        ranges = list(zip(np.broadcast_to(x.lo, (channels,)).tolist(), np.broadcast_to(x.hi, (channels,)).tolist()))
+        fit = exact_requant(pairs, offsets, zp, lo, hi, ranges)
+        if fit is not None:
+            return self._requant(x, list(fit.k), list(fit.lam), fit.shift, lo, hi, elem)
+        if lo < zp < hi:
+            pos = exact_requant(pairs, offsets, 0, 0, hi - zp, ranges)
+            neg = exact_requant(pairs, offsets, zp, lo, zp, ranges)
+            if pos is not None and neg is not None:
+                return self._split_requant(x, pos, neg, lo, hi, elem)
+        bounds = [max(abs(a), abs(b)) for a, b in ranges]
+        fold = tflite_requant([m for m, _ in pairs], [s for _, s in pairs], offsets, zp, bounds)
+        return self._requant(x, fold.k, fold.lam, fold.shift, lo, hi, elem)
+
+    def _split_requant(self, x: Act, pos, neg, lo: int, hi: int, elem) -> Act:
+        """`add(P, N)` with `P`, `N` two exact stages of `x` (see `_tflite_requant`)."""
+        p = self._requant(x, list(pos.k), list(pos.lam), pos.shift, pos.lo, pos.hi, elem)
+        owner = x.value.owner
+        assert owner is not None
+        if x.value.type.element_type.width.data > 8:  # type: ignore[union-attr]  # an accumulator: one use each
+            x = Act(self.emit.emit(owner.clone()), x.shape, x.lo, x.hi)  # the accumulator again
+        n = self._requant(x, list(neg.k), list(neg.lam), neg.shift, neg.lo, neg.hi, elem)
+        result = self.emit.emit(qnn.AddOp(
+            p.value, n.value, self.emit.tensor_type(p.shape, elem), mul_a=1, add_a=0, shift_a=0, mul_b=1, add_b=0,
+            shift_b=0, shift=0, lo=0, hi=255))
+        return Act(result, p.shape, vec([lo]), vec([hi]))
 
     def _rescale(self, x: QTensor, scale: float, zp: int, lo: int, hi: int, elem) -> Act:
         current = x.act.value.type.element_type  # type: ignore[union-attr]
         xlo, xhi = x.act.bounds()
         if float(x.scale) == float(scale) and x.zp == zp and current == elem and lo <= xlo and xhi <= hi:
             return x.act
-        m, s = quantize_multiplier(float(x.scale) / float(scale))
-        fold = tflite_requant([m], [s], [-x.zp], zp, [max(abs(v) for v in x.act.bounds())])
-        return self._requant(x.act, fold.k, fold.lam, fold.shift, lo, hi, elem)
+        pair = quantize_multiplier(float(x.scale) / float(scale))
+        return self._tflite_requant(x.act, [pair], [-x.zp], zp, lo, hi, elem)
 
     def _add(self, value: RealSum, scale: float, zp: int, lo: int, hi: int, elem) -> Act:
         a, b = value.a.q, value.b.q
         if a.act.shape != b.act.shape:
             raise self.emit.fail(f"Add of tensors with shapes {list(a.act.shape)} and {list(b.act.shape)} "
                                  "(broadcasting is not supported)")
-        p = add_requant(a.scale, a.zp, b.scale, b.zp, scale, zp, a.act.bounds()[1], b.act.bounds()[1])
+        exact = exact_add(AddScales(a.scale, a.zp, b.scale, b.zp, scale, zp), a.act.bounds(), b.act.bounds(), lo, hi)
+        p = exact or add_requant(a.scale, a.zp, b.scale, b.zp, scale, zp, a.act.bounds()[1], b.act.bounds()[1])
         result = self.emit.emit(qnn.AddOp(
             a.act.value, b.act.value, self.emit.tensor_type(a.act.shape, elem), mul_a=p.mul_a, add_a=p.add,
             shift_a=0, mul_b=p.mul_b, add_b=0, shift_b=0, shift=p.shift, lo=lo, hi=hi))
@@ -103,7 +142,10 @@ class QuantizeEmitter:
 
     def _mean(self, value: RealMean, scale: float, zp: int, lo: int, hi: int, elem) -> Act:
         x = value.src.q
-        p = avgpool_requant(x.scale, x.zp, scale, zp)
+        count = value.kernel[0] * value.kernel[1]
+        same = float(x.scale) == float(scale) and x.zp == zp and not any(value.pads)
+        exact = exact_avgpool(count, x.offset, lo, hi) if same else None
+        p = exact or avgpool_requant(x.scale, x.zp, scale, zp)
         result = self.emit.emit(qnn.AvgPoolOp(
             x.act.value, self.emit.tensor_type(value.shape, elem), kernel=value.kernel, strides=value.strides,
             pads=value.pads, mul=p.mul, add=p.add, shift=p.shift, lo=lo, hi=hi))

@@ -28,6 +28,10 @@ picks the width and removes common powers of two.
 
 Element-wise add and average pooling are not accumulator rescalings in PULP-NN: see
 `add_requant` and `avgpool_requant` for their (documented) deviation from TFLite.
+
+These folded forms are the fallbacks: the importer uses `qdq_exact`, which reproduces TFLM's
+double rounding, add and average pooling exactly (`*_array` here are its vectorised TFLM
+primitives).
 """
 
 from __future__ import annotations
@@ -87,6 +91,30 @@ def tflite_multiply(acc: int, multiplier: int, shift: int) -> int:
     left = max(shift, 0)
     right = max(-shift, 0)
     return rounding_divide_by_pot(srdhm(acc * (1 << left), multiplier), right)
+
+
+def srdhm_array(a: np.ndarray, multiplier: int) -> np.ndarray:
+    """`srdhm(a, multiplier)` element-wise for int32 values `a` and a multiplier in (0, 2^31)
+    (no saturation case), in int64 numpy arithmetic (the product stays below 2^62)."""
+    ab = np.asarray(a, dtype=np.int64) * np.int64(multiplier)
+    total = ab + np.where(ab >= 0, np.int64(1 << 30), np.int64(1 - (1 << 30)))
+    return np.sign(total) * (np.abs(total) >> 31)
+
+
+def rounding_divide_by_pot_array(x: np.ndarray, exponent: int) -> np.ndarray:
+    """`rounding_divide_by_pot` element-wise (int64 numpy, two's complement masks)."""
+    x = np.asarray(x, dtype=np.int64)
+    if exponent == 0:
+        return x
+    mask = np.int64((1 << exponent) - 1)
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + ((x & mask) > threshold)
+
+
+def tflite_multiply_array(acc: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """`tflite_multiply` element-wise: TFLM's double-rounding `MultiplyByQuantizedMultiplier`."""
+    shifted = np.asarray(acc, dtype=np.int64) << max(shift, 0)
+    return rounding_divide_by_pot_array(srdhm_array(shifted, multiplier), max(-shift, 0))
 
 
 def quantize_real(value: float, scale: float, zero_point: int) -> int:
