@@ -13,7 +13,7 @@ import time
 
 from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
 from dory_xdsl.target import GAP8
-from dory_xdsl.tiling_model import _solve, tile_layer
+from dory_xdsl.tiling_model import clear_cache, tile_layer
 
 RQ = {"requant_bits": 32}
 
@@ -59,7 +59,7 @@ def main() -> None:
     target = GAP8.with_budget(l1_bytes=args.l1)
     objectives = ["cost", "dory"] if args.objective == "both" else [args.objective]
     for objective in objectives:
-        _solve.cache_clear()
+        clear_cache()
         print(f"\nobjective={objective} double_buffer={not args.single_buffer} L1={target.l1_bytes}")
         print(f"{'layer':24} {'tile h,w,c':>14} {'tiles h,w,c':>12} {'L1 B':>6} {'Mcycles':>8} "
               f"{'proved':>6} {'space':>7} {'solve s':>8}")

@@ -1,30 +1,36 @@
-"""The Z3 tiling model: choose the L1 tile sizes of one layer.
+"""The Z3 tiling model: choose the L1 tile sizes of one layer, with a Z3 proof of optimality.
 
 Variables are the tile sizes of output rows, output columns and output channels (input channels
 are never an independent variable: no 8-bit PULP-NN kernel accumulates partial sums, so conv and
 linear keep n_in = Cin, and depthwise/pooling/add tie n_in = n_out; see `dory_xdsl.tiles`).
 Input tile sizes follow from geometry (stride, dilation-expanded kernel, per-tile padding).
 
-Encoding (what makes it fast)
-- Each axis gets a finite candidate domain and a bounded integer index variable; everything that
-  depends on the tile size along one axis (tile count, largest L1 input extent with halo and
-  materialised zeros, fetched input extent, parallel rounds, modelled kernel cycles, DORY's
-  per-axis bonus) is precomputed in Python from the same span code the lowering uses
-  (`dory_xdsl.tiles.axis_stats`) and looked up with an if-chain on the index. Z3 only sees
-  products *across* axes, which it solves by case-splitting the small index domains
-  (`dory_xdsl.z3_terms`). This integer encoding proved 5-10x faster than a width-minimised
-  bit-vector encoding of the same lookups (Z3's bit-vector optimiser alone costs ~0.15 s on a
-  two-variable 8-bit problem).
-- Domains: for the `dory` objective every tile size 1..N (DORY maximises L1 fill, so any value
-  can be optimal); for the `cost` objective the balanced sizes ceil(N/k) for every tile count k
-  (for a given count they minimise the largest tile, hence memory, edges and imbalance) plus,
-  on the axis the kernel parallelises, the multiples of the core count. Then every candidate
-  that overflows L1 whatever the other axes are is dropped (an exact test, see
-  `_feasible_domains`). Optima are proved over these domains (`z3.Optimize` returns sat only
-  with a proved optimum; on timeout the best model so far is used and `proved_optimal` is
-  False).
-- Identical layers (same geometry, target, objective, buffering) are solved once (LRU cache; the
-  layer name is not part of the key).
+Search (deterministic: the answer never depends on machine load or on what was solved before)
+1. Domains (`dory_xdsl.tiling_search.candidates`): for the `dory` objective every tile size
+   1..N; for `cost` the balanced sizes ceil(N/k) for every tile count k plus, on the axis the
+   kernel parallelises, the multiples of the core count. Everything that depends on the tile
+   size along one axis (tile count, largest L1 input extent with halo and materialised zeros,
+   fetched input extent, parallel rounds, kernel cycles, DORY's per-axis bonus) is precomputed
+   per candidate from the same span code the lowering uses (`dory_xdsl.tiles.axis_stats`).
+2. Exact exhaustive search (`dory_xdsl.tiling_search.exhaustive_search`): every combination of
+   candidates is evaluated with numpy from the same formulas (`dory_xdsl.tiling_cost`), which
+   gives the optimum with a fixed tie-break, and, per axis, the candidates that take part in at
+   least one feasible tiling (the others are dropped: this removes no feasible tiling). At most
+   a few hundred thousand tilings per layer, a few milliseconds each 100,000.
+3. Z3 proof: the constraints (exact L1 bytes <= budget) and the objective are rebuilt as Z3
+   terms over bounded index variables into the pruned candidate tables (each per-axis quantity
+   an if-chain lookup, so Z3 only sees products *across* axes, which it solves by case-splitting
+   the index domains; see `dory_xdsl.z3_terms`). Z3 then decides (a) that the chosen tiling
+   satisfies the constraints with exactly the objective value found, and (b) that no tiling
+   satisfies them with a strictly better value (unsat). Both hold: `proved_optimal`. Z3 runs in a
+   fresh context with a fixed random seed and a deterministic resource limit (`rlimit`, counted
+   by Z3 in its own work units, not time): exhausting it gives the same answer, marked not
+   proved, on every machine. A wall-clock limit (`timeout_s`) remains only as a safety net: if
+   it fires the result could depend on load, so the layer fails loudly (`DoryError`) instead.
+   Z3 disagreeing with the search (a better tiling, or the chosen one rejected) is a bug in
+   one of the encodings and raises AssertionError.
+- Identical layers (same geometry, target, objective, buffering, resource limit) are solved once
+  (the layer name is not part of the key; `clear_cache` empties it).
 
 Constraints: the exact L1 byte formula of `dory_xdsl.tiles.l1_buffer_specs` (double-buffered
 tiles, im2col / bufferC scratch, depthwise slack, alignment) <= the L1 budget. Kernel constraints
@@ -55,13 +61,11 @@ budget.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import time
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
-from typing import Any
 
 import z3
 
@@ -69,21 +73,28 @@ from dory_xdsl import z3_terms as zt
 from dory_xdsl.errors import DoryError
 from dory_xdsl.layer_geometry import LayerGeometry
 from dory_xdsl.target import GAP8, Target
-from dory_xdsl.tiles import (
-    AXES,
-    AxisStats,
-    IntArith,
-    TileSizes,
-    axis_extent,
-    axis_stats,
-    l1_buffer_specs,
-    l1_total,
-    parameter_bytes_per_channel,
+from dory_xdsl.tiles import AXES, TileSizes, axis_extent
+from dory_xdsl.tiling_cost import (  # noqa: F401  (re-exported: the model's public formulas)
+    DORY_BONUS,
+    IntOps,
+    compute_cycles,
+    cycles_formula,
+    layer_terms,
+    parallel_axis,
+)
+from dory_xdsl.tiling_search import (  # noqa: F401
+    FIELDS,
+    AxisTable,
+    axis_row,
+    axis_tables,
+    candidates,
+    exhaustive_search,
 )
 
 OBJECTIVES = ("dory", "cost")
-DORY_BONUS = 1_000_000
-DEFAULT_TIMEOUT_S = 20.0
+DEFAULT_TIMEOUT_S = 20.0  # wall-clock safety net per layer: exceeding it is an error
+DEFAULT_RLIMIT = 200_000_000  # Z3 resource units per layer proof (about 100x the largest measured)
+Z3_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -95,9 +106,11 @@ class TilingResult:
     objective_value: int
     cycles: int  # modelled cycles of the chosen tiling (whatever the objective)
     proved_optimal: bool
-    solve_seconds: float
+    solve_seconds: float  # wall time (reporting only: it never influences the result)
     single_tile: bool
-    search_space: int  # candidate combinations after domain pruning
+    search_space: int  # candidate combinations evaluated by the exhaustive search
+    proof_space: int = 0  # candidate combinations in the Z3 proof (after dropping infeasible ones)
+    z3_work: int = 0  # Z3 resource units spent on the proof (deterministic)
     from_cache: bool = False
 
     @property
@@ -105,109 +118,50 @@ class TilingResult:
         return math.prod(self.counts)
 
 
-# ----------------------------------------------------------------------------- formulas
-
-
-class _IntOps(IntArith):
-    @staticmethod
-    def maximum(a: int, b: int) -> int:
-        return max(a, b)
-
-    @staticmethod
-    def div_ceil(x: int, d: int) -> int:
-        return -(-x // d)
-
-
-def parallel_axis(g: LayerGeometry, target: Target) -> str:
-    return "h" if target.speed(g.kernel).parallel_axis == "rows" else "c"
-
-
-def compute_cycles(g: LayerGeometry, target: Target, rounds: int) -> int:
-    """Kernel cycles summed over all tiles, given the rounds on the parallelised axis."""
-    speed = target.speed(g.kernel)
-    others = g.w_out * g.cout if speed.parallel_axis == "rows" else g.h_out * g.w_out
-    per_core = speed.work_per_cycle / target.num_cores
-    return math.ceil(rounds * others * g.work_per_output / per_core)
-
-
-def cycles_formula(g: LayerGeometry, target: Target, h: Any, w: Any, c: Any, compute: Any,
-                   specs: list, ops: Any, double_buffer: bool) -> Any:
-    """Modelled cycles of a tiling (ints or terms; see the module docstring)."""
-    tiles = h.count * w.count * c.count
-    in_fetch = h.fetched * w.fetched
-    row_bytes = g.cin * g.act_bytes * g.num_inputs
-    if g.channels_tied:
-        in_bytes = in_fetch * row_bytes
-        in_cmds = tiles * g.num_inputs
-    else:
-        fixed = ops.all_one(h.count, w.count)
-        in_bytes = ops.ite(fixed, in_fetch, in_fetch * c.count) * row_bytes
-        in_cmds = ops.ite(fixed, 1, tiles) * g.num_inputs
-    if g.kind == "depthwise":  # CHW gather: one command per channel (and per row if cut)
-        in_cmds = ops.ite(ops.all_one(w.count), h.count * g.cin, h.fetched * w.count * g.cin)
-    params = parameter_bytes_per_channel(g)
-    fixed_bytes = g.cout * sum(params.values()) + g.output_elements * g.out_bytes
-    commands = in_cmds + tiles + c.count * len(params)
-    dma = ops.div_ceil(in_bytes + fixed_bytes, target.dma_bytes_per_cycle) + commands * target.dma_latency_cycles
-    overhead = tiles * target.tile_overhead_cycles
-    if not double_buffer:
-        return dma + compute + overhead
-    sizes = {s.name: s.size for s in specs}
-    edges = ops.div_ceil(sizes["in"] + sizes["out"], target.dma_bytes_per_cycle)
-    return ops.maximum(dma, compute) + overhead + edges
-
-
-# ----------------------------------------------------------------------------- domains
-
-
-def candidates(extent: int, align: int, objective: str) -> list[int]:
-    """Tile sizes searched along one axis (`align` 0: no kernel-friendly multiples)."""
-    if objective == "dory":
-        return list(range(1, extent + 1))
-    values = {-(-extent // k) for k in range(1, extent + 1)}
-    if align:
-        values.update(range(align, extent + 1, align))
-    return sorted(values)
-
-
-def _stats(g: LayerGeometry, target: Target, sizes: TileSizes) -> tuple[AxisStats, ...]:
-    return tuple(axis_stats(g, a, getattr(sizes, a), target.num_cores) for a in AXES)
-
-
 def evaluate(g: LayerGeometry, sizes: TileSizes, target: Target = GAP8,
              double_buffer: bool = True) -> dict[str, int]:
     """L1 bytes, modelled cycles and DORY score of a tiling, computed in plain Python."""
-    h, w, c = _stats(g, target, sizes)
-    specs = l1_buffer_specs(g, target, h, w, c, _IntOps)
-    mem = l1_total(specs, target, _IntOps, double_buffer)
-    par = {"h": h, "c": c}[parallel_axis(g, target)]
-    compute = compute_cycles(g, target, par.rounds)
-    cycles = cycles_formula(g, target, h, w, c, compute, specs, _IntOps, double_buffer)
-    bonus = DORY_BONUS * ((sizes.h % 8 == 0) + (sizes.w % 2 == 0) + (sizes.c % 4 == 0)
-                          + (sizes.h * sizes.w >= 16))
-    return {"l1_bytes": mem, "cycles": cycles, "dory": mem + bonus,
-            "tiles": h.count * w.count * c.count}
+    h, w, c = (SimpleNamespace(**dict(zip(FIELDS, axis_row(g, target, a, getattr(sizes, a)))))
+               for a in AXES)
+    mem, cycles, dory = layer_terms(g, target, h, w, c, IntOps, double_buffer)
+    return {"l1_bytes": mem, "cycles": cycles, "dory": dory, "tiles": h.count * w.count * c.count}
 
 
 # ----------------------------------------------------------------------------- solve
 
 
+_CACHE: dict[tuple, TilingResult] = {}
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
 def tile_layer(g: LayerGeometry, target: Target = GAP8, objective: str = "cost",
-               double_buffer: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S) -> TilingResult:
-    """Choose the tile sizes of one layer (cached for identical layers)."""
+               double_buffer: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S,
+               rlimit: int = DEFAULT_RLIMIT) -> TilingResult:
+    """Choose the tile sizes of one layer (cached for identical layers; see the module doc)."""
     if objective not in OBJECTIVES:
         raise DoryError(f"unknown tiling objective '{objective}' (expected one of {OBJECTIVES})")
-    hits = _solve.cache_info().hits
+    key = (g, target, objective, double_buffer, rlimit)
+    start = time.perf_counter()
+    if key in _CACHE:
+        return replace(_CACHE[key], from_cache=True, solve_seconds=time.perf_counter() - start)
+    what = f"layer '{g.name}' ({g.describe().split(': ', 1)[1]})"
     try:
-        result = _solve(g, target, objective, double_buffer, timeout_s)
+        result = _solve(g, target, objective, double_buffer, timeout_s, rlimit, start)
     except _DoesNotFit as e:
         raise DoryError(
-            f"layer '{g.name}' ({g.describe().split(': ', 1)[1]}) does not fit L1: needs at least "
-            f"{e.needed} B with the smallest tiles{' (double-buffered)' if double_buffer else ''}, "
-            f"but the L1 budget is {target.l1_bytes} B"
+            f"{what} does not fit L1: needs at least {e.needed} B with the smallest tiles"
+            f"{' (double-buffered)' if double_buffer else ''}, but the L1 budget is {target.l1_bytes} B"
         ) from None
-    if _solve.cache_info().hits > hits:
-        result = replace(result, from_cache=True)
+    except _WallClock:
+        raise DoryError(
+            f"{what}: the Z3 proof of its tiling did not finish within the {timeout_s:g} s wall-clock "
+            "safety limit (overloaded machine?); stopping rather than emitting a load-dependent "
+            "tiling: raise the qnn-tile 'timeout' option"
+        ) from None
+    _CACHE[key] = result
     return result
 
 
@@ -216,18 +170,29 @@ class _DoesNotFit(Exception):
         self.needed = needed
 
 
-@functools.lru_cache(maxsize=4096)
+class _WallClock(Exception):
+    pass
+
+
 def _solve(g: LayerGeometry, target: Target, objective: str, double_buffer: bool,
-           timeout_s: float) -> TilingResult:
-    start = time.perf_counter()
+           timeout_s: float, rlimit: int, start: float) -> TilingResult:
     full = TileSizes(g.h_out, g.w_out, g.cout)
-    whole = evaluate(g, full, target, double_buffer)
-    if whole["l1_bytes"] <= target.l1_bytes:
-        return _result(g, target, objective, double_buffer, full, True, start, 1)
+    if evaluate(g, full, target, double_buffer)["l1_bytes"] <= target.l1_bytes:
+        return _result(g, target, objective, double_buffer, full, True, start)
     needed = min(evaluate(g, TileSizes(*s), target, double_buffer)["l1_bytes"] for s in _corner_sizes(g))
     if needed > target.l1_bytes:
         raise _DoesNotFit(needed)
-    return _optimise(g, target, objective, double_buffer, timeout_s, start)
+    tables = axis_tables(g, target, objective)
+    found = exhaustive_search(g, target, objective, double_buffer, tables)
+    if found is None:  # cannot happen: the smallest tiles were checked to fit
+        raise AssertionError(f"no candidate tiling of {g.describe()} fits, yet the smallest does")
+    pruned = tuple(t.subset(list(keep)) for t, keep in zip(tables, found.used))
+    best = tuple(keep.index(b) for keep, b in zip(found.used, found.best))
+    proved, work = _prove(g, target, objective, double_buffer, pruned, best, found.value,
+                          timeout_s, rlimit)
+    sizes = TileSizes(*(t.rows[b][0] for t, b in zip(pruned, best)))
+    return _result(g, target, objective, double_buffer, sizes, proved, start,
+                   math.prod(map(len, tables)), math.prod(map(len, pruned)), work)
 
 
 def _corner_sizes(g: LayerGeometry) -> list[tuple[int, int, int]]:
@@ -236,107 +201,55 @@ def _corner_sizes(g: LayerGeometry) -> list[tuple[int, int, int]]:
     return list(itertools.product(*((1, axis_extent(g, a)) for a in AXES)))
 
 
-def _optimise(g: LayerGeometry, target: Target, objective: str, double_buffer: bool,
-              timeout_s: float, start: float) -> TilingResult:
-    par_axis = parallel_axis(g, target)
-    opt = z3.Optimize()
-    opt.set("timeout", int(timeout_s * 1000))
-    domains = _feasible_domains(g, target, objective, double_buffer)
-    axes: dict[str, Any] = {}
-    index: dict[str, z3.ArithRef] = {}
-    bonus: Any = 0
-    for a in AXES:
-        stats = domains[a]
-        if len(stats) == 1:
-            axes[a] = stats[0]
-        else:
-            idx = index[a] = z3.Int(f"idx_{a}")
-            opt.add(idx >= 0, idx < len(stats))
-            axes[a] = SimpleNamespace(**{f: zt.lookup(idx, [getattr(s, f) for s in stats])
-                                         for f in _STAT_FIELDS})
-        modulus = {"h": 8, "w": 2, "c": 4}[a]
-        bonus = bonus + _axis_table(index.get(a), [DORY_BONUS * (s.tile % modulus == 0) for s in stats])
-        if a == par_axis:
-            compute = _axis_table(index.get(a), [compute_cycles(g, target, s.rounds) for s in stats])
-    h, w, c = axes["h"], axes["w"], axes["c"]
-    ops = zt.Z3Arith()
-    specs = l1_buffer_specs(g, target, h, w, c, ops)
-    mem = l1_total(specs, target, ops, double_buffer)
-    opt.add(zt.lift(mem) <= target.l1_bytes)
-    if objective == "dory":
-        pixels = zt.lift(h.tile) * zt.lift(w.tile)
-        opt.maximize(zt.lift(mem + bonus + z3.If(pixels >= 16, DORY_BONUS, 0)))
-    else:
-        opt.minimize(zt.lift(cycles_formula(g, target, h, w, c, compute, specs, ops, double_buffer)))
-    status = opt.check()
-    if status == z3.unsat:  # cannot happen: the smallest tiles were checked to fit
-        raise AssertionError(f"tiling model of {g.describe()} is unsatisfiable")
-    model = opt.model() if status == z3.sat else _best_so_far(opt)
-    chosen = {}
-    for a in AXES:
-        pick = 0  # the smallest candidate always fits
-        if a in index and model is not None:
-            pick = model.eval(index[a], model_completion=True).as_long()
-        chosen[a] = domains[a][pick].tile
-    space = math.prod(len(d) for d in domains.values())
-    return _result(g, target, objective, double_buffer, TileSizes(**chosen), status == z3.sat,
-                   start, space)
-
-
-_STAT_FIELDS = ("tile", "count", "l1_extent", "window_extent", "fetched", "rounds")
-
-
-def _axis_table(idx: z3.ArithRef | None, values: list[int]) -> Any:
-    return values[0] if idx is None else zt.lookup(idx, values)
-
-
-def _feasible_domains(g: LayerGeometry, target: Target, objective: str,
-                      double_buffer: bool) -> dict[str, list[AxisStats]]:
-    """Candidate tile sizes per axis, without those that overflow L1 whatever the other axes are.
-
-    The exact test: the L1 use with the other axes at their memory-minimal corner (smallest or
-    full size, see `_corner_sizes`) must fit. This removes no feasible tiling.
-    """
-    cores = target.num_cores
-    par_axis = parallel_axis(g, target)
-    corners = {a: [axis_stats(g, a, 1, cores), axis_stats(g, a, axis_extent(g, a), cores)]
-               for a in AXES}
-    domains = {}
-    for a in AXES:
-        align = cores if a == par_axis else 0
-        kept = []
-        for t in candidates(axis_extent(g, a), align, objective):
-            st = axis_stats(g, a, t, cores)
-            others = [corners[b] if b != a else [st] for b in AXES]
-            if any(_l1_of(g, target, double_buffer, *combo) <= target.l1_bytes
-                   for combo in itertools.product(*others)):
-                kept.append(st)
-        domains[a] = kept
-    return domains
-
-
-def _l1_of(g: LayerGeometry, target: Target, double_buffer: bool, h: AxisStats, w: AxisStats,
-           c: AxisStats) -> int:
-    return l1_total(l1_buffer_specs(g, target, h, w, c, _IntOps), target, _IntOps, double_buffer)
-
-
-def _best_so_far(opt: z3.Optimize) -> z3.ModelRef | None:
-    """After a timeout Z3 may still hold the best model found; None if it has none."""
-    try:
-        return opt.model()
-    except z3.Z3Exception:
-        return None
+def _prove(g: LayerGeometry, target: Target, objective: str, double_buffer: bool,
+           tables: tuple[AxisTable, ...], best: tuple[int, ...], value: int, timeout_s: float,
+           rlimit: int) -> tuple[bool, int]:
+    """Z3: the tiling `best` reaches `value` and no tiling beats it. (proved, resource units)."""
+    ctx = z3.Context()
+    solver = z3.Solver(ctx=ctx)
+    solver.set("random_seed", Z3_SEED)
+    solver.set("rlimit", rlimit)
+    solver.set("timeout", max(1, round(timeout_s * 1000)))
+    ops = zt.Z3Arith(ctx)
+    views, chosen = [], []
+    for table, b in zip(tables, best):
+        if len(table) == 1:
+            views.append(table.at(0))
+            continue
+        idx = z3.Int(f"idx_{table.axis}", ctx)
+        solver.add(idx >= 0, idx < len(table))
+        chosen.append(idx == b)
+        views.append(zt.LazyLookups(idx, {f: table.column(f) for f in FIELDS}))
+    mem, cycles, dory = layer_terms(g, target, *views, ops, double_buffer)
+    solver.add(ops.lift(mem) <= target.l1_bytes)
+    score = ops.lift(cycles if objective == "cost" else dory)
+    better = score < value if objective == "cost" else score > value
+    solver.push()
+    solver.add(*chosen, score == value)
+    attained = solver.check()
+    solver.pop()
+    improved = z3.unknown if attained == z3.unknown else solver.check(better)
+    work = solver.statistics().get_key_value("rlimit count") if "rlimit count" in solver.statistics().keys() else 0
+    if z3.unknown in (attained, improved):
+        if "timeout" in solver.reason_unknown():
+            raise _WallClock()
+        return False, work
+    if attained != z3.sat or improved != z3.unsat:
+        raise AssertionError(f"Z3 and the exhaustive search disagree on {g.describe()} "
+                             f"(chosen tiling {attained}, better tiling {improved})")
+    return True, work
 
 
 def _result(g: LayerGeometry, target: Target, objective: str, double_buffer: bool,
-            sizes: TileSizes, proved: bool, start: float, space: int) -> TilingResult:
+            sizes: TileSizes, proved: bool, start: float, space: int = 1, proof_space: int = 0,
+            work: int = 0) -> TilingResult:
     ev = evaluate(g, sizes, target, double_buffer)
     if ev["l1_bytes"] > target.l1_bytes:
         raise AssertionError(f"chosen tiles {sizes} of {g.describe()} exceed L1")
-    h, w, c = _stats(g, target, sizes)
+    counts = tuple(-(-axis_extent(g, a) // getattr(sizes, a)) for a in AXES)
     return TilingResult(
-        sizes=sizes, counts=(h.count, w.count, c.count), l1_bytes=ev["l1_bytes"],
+        sizes=sizes, counts=counts, l1_bytes=ev["l1_bytes"],  # type: ignore[arg-type]
         objective=objective, objective_value=ev["dory" if objective == "dory" else "cycles"],
         cycles=ev["cycles"], proved_optimal=proved, solve_seconds=time.perf_counter() - start,
-        single_tile=ev["tiles"] == 1, search_space=space,
+        single_tile=ev["tiles"] == 1, search_space=space, proof_space=proof_space, z3_work=work,
     )

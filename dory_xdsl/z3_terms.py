@@ -1,10 +1,14 @@
 """Z3 integer terms for the tiling model, and `Z3Arith`, the `dory_xdsl.tiles.Arith` over them.
 
-The tiling model writes its formulas once (`dory_xdsl.tiles.l1_buffer_specs`,
-`dory_xdsl.tiling_model.cycles_formula`) over an arithmetic protocol; here is the symbolic side.
-Every per-axis quantity enters as a table lookup on a bounded index variable (`lookup`), so the
-only nonlinear terms are products of a few such lookups, which Z3 solves by case-splitting the
-small index domains.
+The tiling model writes its formulas once (`dory_xdsl.tiling_tables.layer_terms` over
+`dory_xdsl.tiles.l1_buffer_specs` and `dory_xdsl.tiling_model.cycles_formula`) over an
+arithmetic protocol; here is the symbolic side. Every per-axis quantity enters as a table lookup
+on a bounded index variable (`lookup`), so the only nonlinear terms are products of a few such
+lookups, which Z3 solves by case-splitting the small index domains.
+
+Every term lives in an explicit `z3.Context`: the tiling model builds each layer's problem in a
+fresh context, so Z3's internal term numbering, hence its search and its resource count, is the
+same whatever was solved before in the process (determinism).
 
 Measured on the dronet 5x5 stride-2 layer (same model, same optimum): this integer encoding
 0.35 s; a width-minimised bit-vector encoding of the same lookups 3-4.7 s (the BV optimiser
@@ -22,57 +26,70 @@ import z3
 Operand = Union[z3.ArithRef, int]
 
 
-def lift(x: Operand) -> z3.ArithRef:
-    return x if isinstance(x, z3.ArithRef) else z3.IntVal(x)
-
-
-def ite(cond: z3.BoolRef | bool, a: Operand, b: Operand) -> Operand:
-    if isinstance(cond, bool):
-        return a if cond else b
-    return z3.If(cond, lift(a), lift(b))
-
-
-def maximum(a: Operand, b: Operand) -> Operand:
-    if isinstance(a, int) and isinstance(b, int):
-        return max(a, b)
-    return z3.If(lift(a) >= lift(b), lift(a), lift(b))
+def lift(x: Operand, ctx: z3.Context) -> z3.ArithRef:
+    return x if isinstance(x, z3.ArithRef) else z3.IntVal(x, ctx)
 
 
 def lookup(index: z3.ArithRef, values: Sequence[int]) -> Operand:
     """values[index] as an if-chain (the caller bounds 0 <= index < len(values))."""
     if len(set(values)) == 1:
         return values[0]
-    expr: z3.ArithRef = z3.IntVal(values[-1])
+    ctx = index.ctx
+    expr: z3.ArithRef = z3.IntVal(values[-1], ctx)
     for i in range(len(values) - 2, -1, -1):
-        expr = z3.If(index == i, z3.IntVal(values[i]), expr)
+        expr = z3.If(index == i, z3.IntVal(values[i], ctx), expr)
     return expr
 
 
-def div_ceil(x: Operand, d: int) -> Operand:
-    """ceil(x / d) for a constant d > 0 and x >= 0."""
-    if isinstance(x, int):
-        return -(-x // d)
-    return (x + (d - 1)) / d  # Z3 integer division by a constant
+class LazyLookups:
+    """Named tables looked up on one index, each built as a term only when first used."""
+
+    def __init__(self, index: z3.ArithRef, tables: dict[str, Sequence[int]]):
+        self._index = index
+        self._tables = tables
+        self._terms: dict[str, Operand] = {}
+
+    def __getattr__(self, name: str) -> Operand:
+        if name.startswith("_") or name not in self._tables:
+            raise AttributeError(name)
+        if name not in self._terms:
+            self._terms[name] = lookup(self._index, self._tables[name])
+        return self._terms[name]
 
 
 class Z3Arith:
-    """`dory_xdsl.tiles.Arith` (plus max and ceil-division) over Z3 integer terms."""
+    """`dory_xdsl.tiles.Arith` (plus max and ceil-division) over Z3 integer terms of one context."""
 
-    @staticmethod
-    def all_one(*xs: Operand) -> z3.BoolRef | bool:
-        conds = [lift(x) == 1 for x in xs if not isinstance(x, int)]
+    def __init__(self, ctx: z3.Context):
+        self.ctx = ctx
+
+    def lift(self, x: Operand) -> z3.ArithRef:
+        return lift(x, self.ctx)
+
+    def all_one(self, *xs: Operand) -> z3.BoolRef | bool:
         if any(isinstance(x, int) and x != 1 for x in xs):
             return False
+        conds = [x == 1 for x in xs if not isinstance(x, int)]
         if not conds:
             return True
         return z3.And(*conds) if len(conds) > 1 else conds[0]
 
-    ite = staticmethod(ite)
-    maximum = staticmethod(maximum)
-    div_ceil = staticmethod(div_ceil)
+    def ite(self, cond: z3.BoolRef | bool, a: Operand, b: Operand) -> Operand:
+        if isinstance(cond, bool):
+            return a if cond else b
+        return z3.If(cond, self.lift(a), self.lift(b))
+
+    def maximum(self, a: Operand, b: Operand) -> Operand:
+        if isinstance(a, int) and isinstance(b, int):
+            return max(a, b)
+        return z3.If(self.lift(a) >= self.lift(b), self.lift(a), self.lift(b))
 
     @staticmethod
-    def align(x: Operand, alignment: int) -> Operand:
+    def div_ceil(x: Operand, d: int) -> Operand:
+        """ceil(x / d) for a constant d > 0 and x >= 0."""
         if isinstance(x, int):
-            return -(-x // alignment) * alignment
-        return div_ceil(x, alignment) * alignment
+            return -(-x // d)
+        return (x + (d - 1)) / d  # Z3 integer division by a constant
+
+    def align(self, x: Operand, alignment: int) -> Operand:
+        return self.div_ceil(x, alignment) * alignment

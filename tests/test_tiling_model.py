@@ -12,7 +12,7 @@ from dory_xdsl.errors import DoryError
 from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
 from dory_xdsl.target import CONV, DEPTHWISE, DEPTHWISE_LESS_4, GAP8, POINTWISE
 from dory_xdsl.tiles import TileSizes, enumerate_tiles, l1_layout
-from dory_xdsl.tiling_model import _solve, candidates, evaluate, parallel_axis, tile_layer
+from dory_xdsl.tiling_model import candidates, clear_cache, evaluate, parallel_axis, tile_layer
 
 
 def test_memory_formula_conv_by_hand() -> None:
@@ -163,7 +163,7 @@ def test_unknown_objective_is_a_user_error() -> None:
 
 
 def test_identical_layers_are_solved_once() -> None:
-    _solve.cache_clear()
+    clear_cache()
     target = GAP8.with_budget(l1_bytes=3000)
     a = tile_layer(conv_layer("first", 12, 12, 8, 16, 3, pad=1, requant_bits=32), target)
     b = tile_layer(conv_layer("second", 12, 12, 8, 16, 3, pad=1, requant_bits=32), target)
