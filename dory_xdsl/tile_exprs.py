@@ -10,8 +10,9 @@ min, max, comparisons and select. The lowering prints them as `arith` ops inside
 Every `Expr` carries its values on all N tiles (a numpy vector), which makes folding exact and
 simple: an expression with one value on every tile is a constant; a min, max or select equal to
 one of its operands on every tile is that operand (`x % n` when x < n, `min(x, n)` when
-x <= n, ...); `x + 0`, `x * 1`, `x // 1` are `x`; `(x * a) * b` is `x * (a*b)` and
-`(x +- a) +- b` is `x +- c`.
+x <= n, ...); `x + 0`, `x * 1`, `x // 1` are `x`; products and sums with constants are kept
+in the form `x * a +- b` (`(x +- a) * b`, `(x +- a) +- b` and `a - (x +- b)` are rewritten), so
+`(o1 - 1) * 2 + 2` is `o1 * 2`.
 Expressions are hash-consed per `TileSpace`, so equal sub-expressions are one object (the
 lowering emits each once). `check_against_tiles` compares the values with `enumerate_tiles`,
 so the loop computes exactly the tiles `dory_xdsl.tiles` defines.
@@ -153,8 +154,13 @@ class TileSpace:
             return a
         if a.is_const and ((op == "add" and a.value == 0) or (op == "mul" and a.value == 1)):
             return b
-        if op == "mul" and b.is_const and a.op == "mul" and a.args[1].is_const:
-            return self.binary("mul", a.args[0], a.args[1].value * b.value)
+        if op == "mul" and b.is_const and a.op in ("mul", "add", "sub") and a.args[1].is_const:
+            if a.op == "mul":
+                return self.binary("mul", a.args[0], a.args[1].value * b.value)
+            return self.binary(a.op, a.args[0] * b, a.args[1].value * b.value)  # (x +- c) * s
+        if op == "sub" and a.is_const and b.op in ("add", "sub") and b.args[1].is_const:
+            offset = -b.args[1].value if b.op == "add" else b.args[1].value  # a - (x +- c)
+            return self.binary("sub", a.value + offset, b.args[0])
         if op in ("add", "sub") and b.is_const and a.op in ("add", "sub") and a.args[1].is_const:
             offset = (a.args[1].value if a.op == "add" else -a.args[1].value) + (b.value if op == "add" else -b.value)
             return self.binary("add" if offset >= 0 else "sub", a.args[0], abs(offset))

@@ -284,7 +284,7 @@ class _LayerLowering:
         self.output_plan = output_copy(g, e, limits)
         self.param_plans = {name: channel_slice_copy(e, name, self.bytes_per_channel[name], limits, g.name)
                             for name in self.param_names}
-        new_channel_tile = e.space.eq(e.space.t % (h_count * w_count), 0)
+        new_channel_tile = e.space.eq(e.space.t % (h_count * w_count), 0).named("starts_c_tile")
         refetch_params = c_count > 1 and bool(self.param_names)
         params_double = refetch_params and self.copies(self.param_names[0]) == 2
         input_double = not fixed_input and self.copies("in") == 2

@@ -1,5 +1,6 @@
 // RUN: dory-opt %s -p 'qnn-tile{l1-bytes=1400},convert-qnn-to-dory' -t gap8-c | filecheck %s
 // RUN: dory-opt %s -p 'qnn-tile,convert-qnn-to-dory' -t gap8-c | filecheck %s --check-prefix=WHOLE
+// RUN: dory-opt %s -p 'qnn-tile{l1-bytes=1200},convert-qnn-to-dory' -t gap8-c | filecheck %s --check-prefix=COLS
 
 // 3x3 conv 8x8x4 -> 8x8x8 tiled into 4 channel tiles of 2 (see qnn-tile.mlir), printed as one C
 // loop: weights, k and lambda of the next tile are fetched before the current kernel call, the
@@ -63,3 +64,25 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // WHOLE-COUNT-1: pulp_nn_conv_Ho_parallel(
 // WHOLE-NOT: pulp_nn_conv_Ho_parallel(
 // WHOLE: pi_cl_l1_malloc(NULL, 36700)
+
+// At 1200 B: 2 column tiles x 4 channel tiles, one loop of 8. The left/right padding of a column
+// tile is computed (1 on the left of tile 0, 1 on the right of tile 1), the next channel tile's
+// parameters are fetched only when t+1 starts one, and the output tile goes out row by row.
+// COLS: tiles [8, 4, 2] x [1, 2, 4]
+// COLS: for (int t = 0; t < 8; t++) {
+// COLS: const int tile_w = t % 2;
+// COLS-NEXT: const int w_out = tile_w * 4;
+// COLS-NEXT: const int [[L:v[0-9]+]] = 1 - w_out;
+// COLS-NEXT: const int w_pad_lo = [[L]] > 0 ? [[L]] : 0;
+// COLS-NEXT: const int [[R:v[0-9]+]] = w_out - 3;
+// COLS-NEXT: const int w_pad_hi = [[R]] > 0 ? [[R]] : 0;
+// COLS: const int tile_c = t / 2;
+// COLS: if (has_next) {
+// COLS: const int next_w_in = [[W:v[0-9]+]] > 0 ? [[W]] : 0;
+// COLS: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(in + next_in_ext), (uint32_t)(uintptr_t)(l1 + next_in_l1), 160, 32, 20, PI_CL_DMA_DIR_EXT2LOC, &dma_in[dma_in_n++]);
+// COLS-NEXT: if (next_starts_c_tile) {
+// COLS: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + next_weights_ext), (uint32_t)(uintptr_t)(l1 + next_weights_l1), 72, PI_CL_DMA_DIR_EXT2LOC
+// COLS: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + in_l1), (uint8_t *)(l1 + 624), NULL, (uint8_t *)(l1 + out_l1), (int8_t *)(l1 + weights_l1), (PULP_NN_KL_T *)(l1 + k_l1), (PULP_NN_KL_T *)(l1 + lambda_l1), 1, 5, 5, 8, 4, 4, 8, 2, 3, 3, 1, 1, w_pad_lo, w_pad_hi, 1, 1, 1, 1);
+// COLS: for (int i = 0; i < 8; i++) {
+// COLS: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(out + {{v[0-9]+}}), (uint32_t)(uintptr_t)(l1 + {{v[0-9]+}}), 8, 8, 2, PI_CL_DMA_DIR_LOC2EXT, &dma_out[dma_out_n++]);
+// COLS-NOT: pulp_nn_conv_Ho_parallel(

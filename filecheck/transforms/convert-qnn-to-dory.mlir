@@ -98,13 +98,13 @@ func.func @main(%x: tensor<1x7x8x4xui8>) -> tensor<1x7x8x4xui8> {
 // CHECK-NEXT:     %next_in_bytes = arith.muli %next_h_fetch, [[C32]] : index
 // CHECK-NEXT:     dory.dma_start %in[%next_in_ext], %l1[%next_in_l1] {size = %next_in_bytes, length = %next_in_bytes, stride = %next_in_bytes, dir = "l2_to_l1", channel = "in"}
 // CHECK-NEXT:   }
-// This tile: rows [3t, min(3t + 3, 7)), padding max(0, 1 - 3t) on top, max(0, end - 6) at the bottom.
+// This tile: rows [3t, min(3t + 3, 7)), padding max(1 - 3t, 0) on top, max(end - 6, 0) at the bottom.
 // CHECK-NEXT:   %h_out = arith.muli %t, [[C3]] : index
 // CHECK-NEXT:   [[E:%.*]] = arith.addi %h_out, [[C3]] : index
 // CHECK-NEXT:   %h_out_end = arith.minsi [[E]], [[C7]] : index
 // CHECK-NEXT:   %h_size = arith.subi %h_out_end, %h_out : index
 // CHECK:        %h_fetch = arith.subi %h_in_end, %h_in : index
-// CHECK-NEXT:   [[NLO:%.*]] = arith.subi [[C0]], [[TLO:%.*]] : index
+// CHECK-NEXT:   [[NLO:%.*]] = arith.subi [[C1]], %h_out : index
 // CHECK-NEXT:   %h_pad_lo = arith.maxsi [[NLO]], [[C0]] : index
 // CHECK-NEXT:   [[HI:%.*]] = arith.subi %h_out_end, [[C6]] : index
 // CHECK-NEXT:   %h_pad_hi = arith.maxsi [[HI]], [[C0]] : index
