@@ -352,11 +352,15 @@ def compile_tiled(module: ModuleOp, *, l1_bytes: int | None = None, objective: s
 
 def tiled_engine(module: ModuleOp, inputs: Sequence[np.ndarray]):
     """`dory run --engine tiled`: compile to tiled IR at the default GAP-8 budgets and run it."""
+    return tiled_result(compile_tiled(module), inputs)
+
+
+def tiled_result(lowered: ModuleOp, inputs: Sequence[np.ndarray]):
+    """Run an already lowered module (`compile_tiled`) as an engine (see `dory_xdsl.engines`)."""
     from dory_xdsl.engines import EngineResult
 
     from dory_xdsl.transforms.qnn_legalize_pulp import lowered_layer_of
 
-    lowered = compile_tiled(module)
     run = run_tiled(lowered, inputs)
     by_number = {n: run.layers[i] for n, i in lowered_layer_of(lowered, len(run.layers)).items()
                  if i in run.layers}
