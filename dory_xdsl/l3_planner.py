@@ -146,6 +146,7 @@ class _State:
         self.modes: dict[str, str] = {}  # upgrades only: "prefetch" / "resident"
         self.ranges = {name: program.live_range(name) for name, _ in program.sizes}
         self.no_prefetch: set[int] = set()  # layers whose prefetch did not fit
+        self.activations_l3 = True
 
     def placement(self, step: Step) -> LayerPlacement:
         return LayerPlacement(tuple(t in self.in_l3 for t in step.inputs), step.output in self.in_l3)
@@ -242,9 +243,15 @@ class _State:
 
 
 def plan_l3(program: Program, budget: int, model: L3Model = L3Model(), alignment: int = 8,
-            upgrades: int = 64, max_iterations: int = 64) -> L3Plan:
-    """Decide L3 placement and L3 -> L2 tiling so that the L2 plan fits `budget` bytes."""
+            upgrades: int = 64, max_iterations: int = 64, activations_l3: bool = True) -> L3Plan:
+    """Decide L3 placement and L3 -> L2 tiling so that the L2 plan fits `budget` bytes.
+
+    `upgrades` bounds the planner runs spent on prefetch / resident parameters (0: none);
+    `activations_l3` False keeps every activation in L2 (only parameters are streamed)."""
     state = _State(program, budget, model, alignment)
+    state.activations_l3 = activations_l3
+    if not upgrades:  # no prefetch: cost whole parameter reads as blocking from the start
+        state.no_prefetch = set(range(len(program.steps)))
     notes: list[str] = []
     for iteration in range(1, max_iterations + 1):
         tilings, deficits = state.solve(state.in_l3)
@@ -275,11 +282,13 @@ def _move_a_tensor(state: _State, deficits: dict[int, int], notes: list[str]) ->
     worst = max(deficits, key=lambda i: (deficits[i], -i))
     step = state.p.steps[worst]
     candidates = [name for name, _ in state.p.sizes
-                  if name not in state.in_l3 and state.p.movable(name)
+                  if state.activations_l3 and name not in state.in_l3 and state.p.movable(name)
                   and state.ranges[name][0] <= worst <= state.ranges[name][1]]
     if not candidates:
-        raise DoryError(f"L2 memory: step '{step.name}' needs {deficits[worst]:,} B more than the "
-                        f"{state.budget:,} B available, even with its activations in L3 and its weights streamed")
+        where = "with its activations in L3 and" if state.activations_l3 else "with"
+        label = f"'{step.name}'" + (f" ({step.geometry.name})" if step.geometry is not None else "")
+        raise DoryError(f"L2 memory: {label} needs at least {state.budget + deficits[worst]:,} B, only "
+                        f"{state.budget:,} B are available, even {where} its weights streamed")
     best = None
     for name in candidates:
         tilings, after = state.solve(state.in_l3 | {name})

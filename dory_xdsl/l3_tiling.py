@@ -56,7 +56,8 @@ ORDERS = ("channels", "rows")
 
 @dataclass(frozen=True)
 class L3Model:
-    """Cost numbers of the L3 (HyperRAM, read by the cluster through the micro-DMA).
+    """Cost numbers of the L3 (HyperRAM, read by the cluster through the micro-DMA), and which
+    L2 tiles the lowering can realise.
 
     Model numbers, not measured silicon: the HyperBus moves about 1 B per cluster cycle at
     100-175 MHz; a request costs a fixed set-up latency.
@@ -65,6 +66,9 @@ class L3Model:
     bytes_per_cycle: float = 1.0
     latency_cycles: int = 100
     tile_overhead_cycles: int = 200  # per L2 tile: request programming, waits, loop
+    chunk_multiples: bool = True
+    """Whether an L2 channel tile may span several L1 channel tiles (False: exactly one, or all
+    channels; what `convert-qnn-to-dory` lowers today)."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,7 @@ def candidates(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, compu
     rows_opts = row_options(g, l1) if windowed else [g.h_out]
     out = []
     for rows in rows_opts:
-        for channels in channel_options(g, l1):
+        for channels in channel_options(g, l1) if model.chunk_multiples else sorted({l1.c, g.cout}):
             tiled_both = rows < g.h_out and channels < g.cout
             for order in (ORDERS if tiled_both else ORDERS[:1]):
                 out.append(evaluate(g, rows, channels, order, placement, compute_cycles, model, alignment,

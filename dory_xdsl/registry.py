@@ -65,6 +65,11 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return QnnLegalizePulpPass
 
+    def l3_tile() -> type[ModulePass]:
+        from dory_xdsl.transforms.qnn_l3_tile import QnnL3TilePass
+
+        return QnnL3TilePass
+
     def gap8_lower() -> type[ModulePass]:
         from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
@@ -75,6 +80,7 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "qnn-legalize-pulp": legalize_pulp,
         "qnn-widen-requant": widen_requant,
         "qnn-tile": tile,
+        "qnn-l3-tile": l3_tile,
         "convert-qnn-to-dory": convert_to_dory,
         "qnn-fuse-requant": fuse_requant,
         "qnn-merge-requant": merge_requant,
