@@ -104,7 +104,7 @@ def command_run(args: argparse.Namespace) -> int:
     if args.golden and args.golden.endswith(".npz"):
         from dory_xdsl.golden_npz import run_npz
 
-        return run_npz(args.golden, module, engine, args.engine, args.tolerance)
+        return run_npz(args.golden, module, args.engine, args.tolerance)
     shapes = [tuple(arg.type.get_shape()) for arg in main.body.block.args]  # type: ignore[union-attr]
     check = GoldenCheck(args.golden, module, data, args.model, shapes) if args.golden else None
     inputs = check.inputs if check else load_inputs(args.input, shapes)

@@ -8,6 +8,10 @@ outputs and the output of every layer of the module, in the order of
 
 Engines are registered as `"module:function"` strings and imported only when chosen, so the
 command starts fast and an engine's dependencies (a C compiler, Z3, ...) load only when used.
+
+Several inputs: `prepare_engine(name, module)` does the input-independent work once (lowering,
+tiling, C printing) and returns `run(inputs) -> EngineResult` (`PREPARERS`; an engine without a
+preparer re-runs in full on a fresh clone of the module per call).
 """
 
 from __future__ import annotations
@@ -45,6 +49,54 @@ def reference_engine(module: ModuleOp, inputs: Sequence[np.ndarray]) -> EngineRe
 
     evaluation = evaluate(module, inputs)
     return EngineResult(evaluation.outputs, layer_arrays(module, evaluation.values))
+
+
+Prepared = Callable[[Sequence[np.ndarray]], EngineResult]
+
+PREPARERS: dict[str, str] = {
+    "tiled": "dory_xdsl.engines:prepare_tiled",
+    "host": "dory_xdsl.engines:prepare_host",
+}
+"""Engine name -> "module:function" of `prepare(module) -> run(inputs)`."""
+
+
+def prepare_tiled(module: ModuleOp) -> Prepared:
+    """Lower and tile once (`tiled_engine.compile_tiled`), run each input on the lowered IR."""
+    from dory_xdsl.tiled_engine import compile_tiled, tiled_result
+
+    lowered = compile_tiled(module.clone())
+    return lambda inputs: tiled_result(lowered, inputs)
+
+
+def prepare_host(module: ModuleOp) -> Prepared:
+    """Lower and tile once (`compile.compile_module`); per input only `input.c` is printed again
+    and the app rebuilt (runtime objects are cached) and run."""
+    import dataclasses
+
+    from dory_xdsl.compile import CompileOptions, compile_module, main_input_types
+    from dory_xdsl.host_engine import host_result
+    from dory_xdsl.lowering.app import gap8_app, input_bytes
+    from dory_xdsl.tensors import numpy_dtype
+
+    options = CompileOptions()
+    app = compile_module(module.clone(), options=options)
+    dtypes = [numpy_dtype(t.element_type) for t in main_input_types(app.module)]
+
+    def run(inputs: Sequence[np.ndarray]) -> EngineResult:
+        printed = gap8_app(app.module, inputs=input_bytes(inputs, dtypes))
+        return host_result(dataclasses.replace(app, files={**app.files, "input.c": printed["input.c"]}),
+                           options.l1_bytes)
+
+    return run
+
+
+def prepare_engine(name: str, module: ModuleOp) -> Prepared:
+    """`run(inputs)` of engine `name` on `module` (which is not modified)."""
+    if name in PREPARERS:
+        module_name, function = PREPARERS[name].split(":")
+        return getattr(importlib.import_module(module_name), function)(module)
+    engine = get_engine(name)
+    return lambda inputs: engine(module.clone(), inputs)
 
 
 def get_engine(name: str) -> Engine:

@@ -150,8 +150,11 @@ def max_diff(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.max(np.abs(a.astype(np.int64) - b.astype(np.int64)))) if a.size else 0
 
 
-def run_npz(path: str, module: ModuleOp, engine, engine_name: str, tolerance: int) -> int:
-    """Run every case of `path`; print the report; 0 when all cases are within `tolerance`."""
+def run_npz(path: str, module: ModuleOp, engine_name: str, tolerance: int) -> int:
+    """Run every case of `path` on the engine prepared once (`engines.prepare_engine`: lowering
+    and tiling are not repeated per case); print the report; 0 when all cases are within
+    `tolerance`."""
+    from dory_xdsl.engines import prepare_engine
     from dory_xdsl.interpreter import main_function
 
     arrays = read_npz(path)
@@ -163,13 +166,14 @@ def run_npz(path: str, module: ModuleOp, engine, engine_name: str, tolerance: in
     in_offset, out_offset = offsets(module)
     tail = softmax_tail(module)
     layers = mapped_layers(module)
+    engine = prepare_engine(engine_name, module)
     passed = 0
     for name in names:
         x = arrays[INPUT + name]
         if x.size != int(np.prod(shape)):
             raise DoryError(f"{path}: input '{name}' has shape {list(x.shape)}, the model takes {list(shape)}")
         x = x.reshape(shape).astype(np.int64) + in_offset
-        result = engine(module.clone(), [x])
+        result = engine([x])
         out = np.asarray(result.outputs[0]).astype(np.int64) - out_offset
         if tail is not None:
             from dory_xdsl.qdq_softmax import softmax_int8

@@ -144,15 +144,22 @@ def _array(raw: bytes, t: MemRefType) -> np.ndarray:
 
 def host_engine(module: ModuleOp, inputs: Sequence[np.ndarray]) -> EngineResult:
     """Engine entry (see `dory_xdsl.engines`): lower, print, build and run on the host."""
-    from dory_xdsl.compile import CompileOptions, compile_module, layer_out_types
+    from dory_xdsl.compile import CompileOptions, compile_module
+
+    options = CompileOptions()
+    app = compile_module(module.clone(), inputs=list(inputs), options=options)
+    return host_result(app, options.l1_bytes)
+
+
+def host_result(app, l1_bytes: int) -> EngineResult:
+    """Build and run a compiled app (`compile.compile_module`) as an engine."""
+    from dory_xdsl.compile import layer_out_types
     from dory_xdsl.interpreter import NHWC_TO_NCHW
     from dory_xdsl.lowering.c_printer import count_inputs, main_of
     from dory_xdsl.transforms.qnn_legalize_pulp import lowered_layer_of
 
-    options = CompileOptions()
-    app = compile_module(module.clone(), inputs=list(inputs), options=options)
     with tempfile.TemporaryDirectory(prefix="dory-host-") as tmp:
-        run = build_and_run(app.files, Path(tmp), options.l1_bytes)
+        run = build_and_run(app.files, Path(tmp), l1_bytes)
     out_types = layer_out_types(app.module)
     layers = []
     for number, index in sorted(lowered_layer_of(app.module, len(out_types)).items()):
