@@ -90,13 +90,35 @@ def axis_row(g: LayerGeometry, target: Target, axis: str, tile: int) -> tuple[in
 
 
 def axis_tables(g: LayerGeometry, target: Target, objective: str) -> tuple[AxisTable, ...]:
-    """The candidate table of every axis, in `AXES` order."""
+    """The candidate table of every axis, in `AXES` order (undominated ones only for `cost`)."""
     par = parallel_axis(g, target)
-    return tuple(
+    tables = tuple(
         AxisTable(a, tuple(axis_row(g, target, a, t) for t in
                            candidates(axis_extent(g, a), target.num_cores if a == par else 0, objective)))
         for a in AXES
     )
+    return tables if objective == "dory" else tuple(t.subset(undominated(t)) for t in tables)
+
+
+# Fields the L1 bytes and the modelled cycles grow with (each monotone non-decreasing in each of
+# them, the others fixed; a count of 1 only ever removes copies, commands and re-fetches).
+COST_FIELDS = ("tile", "count", "l1_extent", "window_extent", "fetched", "compute")
+
+
+def undominated(table: AxisTable) -> list[int]:
+    """Candidates not dominated for the `cost` objective, ascending.
+
+    Candidate j dominates i when every `COST_FIELDS` value of j is <= that of i (and they differ,
+    or j comes first): whatever the other axes are, swapping i for j then uses no more L1 and
+    no more cycles, so dropping i keeps a tiling of optimal cost feasible. (E.g. 40 of 64 rows
+    on 8 cores: two tiles, 8 rounds, like 32 but with larger buffers.)
+    """
+    rows = np.asarray([[r[FIELDS.index(f)] for f in COST_FIELDS] for r in table.rows], dtype=np.int64)
+    no_worse = (rows[None, :, :] <= rows[:, None, :]).all(axis=2)  # [i, j]: j no worse than i
+    differs = (rows[None, :, :] != rows[:, None, :]).any(axis=2)
+    earlier = np.arange(len(rows))[None, :] < np.arange(len(rows))[:, None]
+    dominated = (no_worse & (differs | earlier)).any(axis=1)
+    return np.flatnonzero(~dominated).tolist()
 
 
 @dataclass(frozen=True)

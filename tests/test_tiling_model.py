@@ -7,10 +7,12 @@ import itertools
 import re
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from dory_xdsl.errors import DoryError
 from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
-from dory_xdsl.target import CONV, DEPTHWISE, DEPTHWISE_LESS_4, GAP8, POINTWISE
+from dory_xdsl.target import CONV, DEPTHWISE, DEPTHWISE_LESS_4, GAP8, POINTWISE, Target
 from dory_xdsl.tiles import TileSizes, enumerate_tiles, l1_layout
 from dory_xdsl.tiling_model import candidates, clear_cache, evaluate, parallel_axis, tile_layer
 
@@ -55,23 +57,63 @@ SMALL_LAYERS = [
 ]
 
 
-@pytest.mark.parametrize("objective", ["dory", "cost"])
-@pytest.mark.parametrize("g,budget", SMALL_LAYERS, ids=[g.name for g, _ in SMALL_LAYERS])
-def test_optimum_matches_brute_force(g: LayerGeometry, budget: int, objective: str) -> None:
-    target = GAP8.with_budget(l1_bytes=budget)
-    result = tile_layer(g, target, objective)
-    assert result.proved_optimal and not result.single_tile
-    assert result.l1_bytes == l1_layout(g, result.sizes, target).total <= budget
+def brute_force_best(g: LayerGeometry, target: Target, objective: str, double_buffer: bool) -> int:
+    """The best objective value over every candidate combination, one `evaluate` at a time."""
     par = parallel_axis(g, target)
     domains = [candidates(n, target.num_cores if a == par else 0, objective)
                for a, n in (("h", g.h_out), ("w", g.w_out), ("c", g.cout))]
     scores = []
     for h, w, c in itertools.product(*domains):
-        ev = evaluate(g, TileSizes(h, w, c), target)
-        if ev["l1_bytes"] <= budget:
+        ev = evaluate(g, TileSizes(h, w, c), target, double_buffer)
+        if ev["l1_bytes"] <= target.l1_bytes:
             scores.append(ev["dory"] if objective == "dory" else -ev["cycles"])
-    best = max(scores)
-    assert (result.objective_value if objective == "dory" else -result.cycles) == best
+    return max(scores) if objective == "dory" else -max(scores)
+
+
+@pytest.mark.parametrize("double_buffer", [True, False], ids=["db", "sb"])
+@pytest.mark.parametrize("objective", ["dory", "cost"])
+@pytest.mark.parametrize("g,budget", SMALL_LAYERS, ids=[g.name for g, _ in SMALL_LAYERS])
+def test_optimum_matches_brute_force(g: LayerGeometry, budget: int, objective: str,
+                                     double_buffer: bool) -> None:
+    target = GAP8.with_budget(l1_bytes=budget)
+    result = tile_layer(g, target, objective, double_buffer)
+    assert result.proved_optimal and not result.single_tile
+    assert result.l1_bytes == l1_layout(g, result.sizes, target, double_buffer).total <= budget
+    assert result.objective_value == brute_force_best(g, target, objective, double_buffer)
+
+
+@st.composite
+def small_layers(draw: st.DrawFn) -> LayerGeometry:
+    kind = draw(st.sampled_from(["conv", "pointwise", "depthwise", "maxpool", "avgpool", "add", "linear"]))
+    cin = draw(st.integers(1, 24))
+    cout = cin if kind in ("depthwise", "maxpool", "avgpool", "add") else draw(st.integers(1, 24))
+    extra = dict(requant_bits=draw(st.sampled_from([None, 32, 64])), name=f"rand_{kind}")
+    if kind == "linear":
+        return LayerGeometry("linear", 1, 1, draw(st.integers(1, 64)), cout, **extra)
+    h, w = draw(st.integers(1, 14)), draw(st.integers(1, 14))
+    if kind in ("add", "pointwise"):
+        return LayerGeometry(kind, h, w, cin, cout, **extra)
+    dil = draw(st.integers(1, 2)) if kind in ("conv", "depthwise") else 1
+    k = draw(st.integers(1, 3))
+    h, w = max(h, (k - 1) * dil + 1), max(w, (k - 1) * dil + 1)
+    stride = draw(st.integers(1, 2))
+    pads = tuple(draw(st.integers(0, k - 1)) for _ in range(4))
+    return LayerGeometry(kind, h, w, cin, cout, k, k, (stride, stride), pads, (dil, dil), **extra)  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_layers(), st.sampled_from(["cost", "dory"]), st.booleans(), st.floats(0.0, 0.9))
+def test_random_layers_match_brute_force(g: LayerGeometry, objective: str, double_buffer: bool,
+                                         where: float) -> None:
+    """Budgets between the smallest tiling and the whole layer: proved, and brute force agrees
+    (this also checks that dropping dominated candidates loses no optimum)."""
+    smallest = evaluate(g, TileSizes(1, 1, 1), GAP8, double_buffer)["l1_bytes"]
+    whole = evaluate(g, TileSizes(g.h_out, g.w_out, g.cout), GAP8, double_buffer)["l1_bytes"]
+    assume(smallest < whole)  # else the whole layer is one tile, without a search
+    target = GAP8.with_budget(l1_bytes=int(smallest + where * (whole - smallest)))
+    result = tile_layer(g, target, objective, double_buffer)
+    assert result.proved_optimal and not result.single_tile
+    assert result.objective_value == brute_force_best(g, target, objective, double_buffer)
 
 
 def test_dory_objective_takes_the_bonus_shapes() -> None:
@@ -170,3 +212,82 @@ def test_identical_layers_are_solved_once() -> None:
     assert not a.from_cache and b.from_cache and a.sizes == b.sizes
     c = tile_layer(conv_layer("third", 12, 12, 8, 16, 3, pad=1, requant_bits=32), target, "dory")
     assert not c.from_cache
+
+
+# ----------------------------------------------------------------------------- determinism
+
+MBV1_DW = LayerGeometry("depthwise", 8, 8, 512, 512, 3, 3, (1, 1), (1, 1, 1, 1), requant_bits=32,
+                        name="mbv1_dw_512")
+
+
+def _answer(r) -> tuple:
+    """Everything of a result but the wall time and the cache flag."""
+    return (r.sizes, r.counts, r.l1_bytes, r.objective_value, r.cycles, r.proved_optimal,
+            r.search_space, r.proof_space, r.z3_work)
+
+
+@pytest.mark.parametrize("objective", ["cost", "dory"])
+def test_same_layer_solved_twice_gives_the_same_answer_and_z3_work(objective: str) -> None:
+    clear_cache()
+    first = tile_layer(MBV1_DW, GAP8, objective)
+    clear_cache()
+    # other layers solved in between must not change Z3's search (fresh context per layer)
+    for g, budget in SMALL_LAYERS[:3]:
+        tile_layer(g, GAP8.with_budget(l1_bytes=budget), objective)
+    second = tile_layer(MBV1_DW, GAP8, objective)
+    assert first.proved_optimal and not second.from_cache
+    assert _answer(first) == _answer(second) and first.z3_work > 0
+
+
+def test_tiny_wall_clock_budget_gives_the_same_answer_or_fails_loudly() -> None:
+    clear_cache()
+    reference = tile_layer(MBV1_DW, GAP8)
+    clear_cache()
+    with pytest.raises(DoryError) as info:  # a ~0.1 s proof cannot finish in 1 ms
+        tile_layer(MBV1_DW, GAP8, timeout_s=0.001)
+    msg = str(info.value)
+    assert "mbv1_dw_512" in msg and "wall-clock" in msg and "timeout" in msg and "\n" not in msg
+    for g, budget in SMALL_LAYERS:  # small proofs may finish in time: then the same answer
+        target = GAP8.with_budget(l1_bytes=budget)
+        clear_cache()
+        normal = tile_layer(g, target)
+        clear_cache()
+        try:
+            hurried = tile_layer(g, target, timeout_s=0.005)
+        except DoryError as e:
+            assert "wall-clock" in str(e)
+        else:
+            assert _answer(hurried) == _answer(normal)
+    clear_cache()
+    assert _answer(tile_layer(MBV1_DW, GAP8)) == _answer(reference)
+
+
+def test_exhausted_resource_limit_keeps_the_optimum_unproved_deterministically() -> None:
+    clear_cache()
+    full = tile_layer(MBV1_DW, GAP8)
+    for rlimit in (2_000, 300_000):  # out of resources in the first / the second check
+        starved = tile_layer(MBV1_DW, GAP8, rlimit=rlimit)
+        assert not starved.proved_optimal and (starved.sizes, starved.cycles) == (full.sizes, full.cycles)
+        clear_cache()
+        assert _answer(tile_layer(MBV1_DW, GAP8, rlimit=rlimit)) == _answer(starved)
+
+
+def test_z3_refutes_a_tiling_that_is_not_optimal() -> None:
+    """Z3 decides: handed a feasible but worse tiling as 'the optimum', the proof fails."""
+    from dory_xdsl.tiling_model import _prove, axis_tables, exhaustive_search
+
+    g, budget = SMALL_LAYERS[0]
+    target = GAP8.with_budget(l1_bytes=budget)
+    tables = axis_tables(g, target, "cost")
+    found = exhaustive_search(g, target, "cost", True, tables)
+    assert found is not None
+    assert _prove(g, target, "cost", True, tables, found.best, found.value, 20.0, 10**8)[0]
+    worse = next(b for b in itertools.product(*(range(len(t)) for t in tables))
+                 if b != found.best and (ev := evaluate(g, TileSizes(*(t.rows[i][0] for t, i in zip(tables, b))),
+                                                        target))["l1_bytes"] <= budget
+                 and ev["cycles"] > found.value)
+    sizes = TileSizes(*(t.rows[i][0] for t, i in zip(tables, worse)))
+    with pytest.raises(AssertionError, match="disagree"):
+        _prove(g, target, "cost", True, tables, worse, evaluate(g, sizes, target)["cycles"], 20.0, 10**8)
+    with pytest.raises(AssertionError, match="disagree"):  # a value the tiling does not reach
+        _prove(g, target, "cost", True, tables, found.best, found.value - 1, 20.0, 10**8)

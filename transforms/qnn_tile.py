@@ -15,7 +15,9 @@ bytes needed versus available.
 
 Options: `l1-bytes` (L1 budget per layer, default 36,700 as DORY), `objective` ("cost": modelled
 cycles, or "dory": DORY's L1-fill objective), `double-buffer` (default true), `timeout` (seconds
-per layer for Z3; the best tiling found so far is kept, marked not proved).
+per layer: a wall-clock safety net only. The search is deterministic, bounded by Z3 resource
+units rather than time, so the same model always gets the same tiles; if this limit fires, the
+pass fails naming the layer rather than emitting load-dependent tiles).
 """
 
 from __future__ import annotations
