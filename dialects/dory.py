@@ -58,7 +58,7 @@ from xdsl.irdl import (
     result_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import AttrParser, Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
@@ -265,6 +265,24 @@ def parse_mixed_dict(parser: Parser, op_name: str) -> dict[str, object]:
     return entries
 
 
+def _print_indexed(printer: Printer, memref: SSAValue, offset: SSAValue) -> None:
+    """` %buf[%offset]`."""
+    printer.print_string(" ")
+    printer.print_operand(memref)
+    printer.print_string("[")
+    printer.print_operand(offset)
+    printer.print_string("]")
+
+
+def _parse_indexed(parser: Parser) -> tuple[UnresolvedOperand, UnresolvedOperand]:
+    """`%buf[%offset]` as unresolved operands."""
+    memref = parser.parse_unresolved_operand()
+    parser.parse_punctuation("[")
+    offset = parser.parse_unresolved_operand()
+    parser.parse_punctuation("]")
+    return memref, offset
+
+
 def _resolve_mixed(parser: Parser, entries: Mapping[str, object], names: Sequence[str],
                    op_name: str) -> dict[str, Mixed]:
     out: dict[str, Mixed] = {}
@@ -363,15 +381,10 @@ class DmaStartOp(MixedParams, IRDLOperation):
         return not (size is length or (isinstance(size, int) and size == length))
 
     def print(self, printer: Printer) -> None:
+        _print_indexed(printer, self.l2, self.ext)
+        printer.print_string(",")
+        _print_indexed(printer, self.l1, self.loc)
         printer.print_string(" ")
-        printer.print_operand(self.l2)
-        printer.print_string("[")
-        printer.print_operand(self.ext)
-        printer.print_string("], ")
-        printer.print_operand(self.l1)
-        printer.print_string("[")
-        printer.print_operand(self.loc)
-        printer.print_string("] ")
         print_mixed_dict(printer, [*((n, self.mixed(n)) for n in self.MIXED), ("dir", self.dir.data),
                                    ("channel", self.channel.data)])
         printer.print_string(" : ")
@@ -381,15 +394,9 @@ class DmaStartOp(MixedParams, IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> DmaStartOp:
-        l2 = parser.parse_unresolved_operand()
-        parser.parse_punctuation("[")
-        ext = parser.parse_unresolved_operand()
-        parser.parse_punctuation("]")
+        l2, ext = _parse_indexed(parser)
         parser.parse_punctuation(",")
-        l1 = parser.parse_unresolved_operand()
-        parser.parse_punctuation("[")
-        loc = parser.parse_unresolved_operand()
-        parser.parse_punctuation("]")
+        l1, loc = _parse_indexed(parser)
         entries = parse_mixed_dict(parser, cls.name)
         extra = set(entries) - {*cls.MIXED, "dir", "channel"}
         if extra:
@@ -457,21 +464,15 @@ class ZeroOp(MixedParams, IRDLOperation):
         super().__init__(operands=[l1, loc, dynamic], properties=props)
 
     def print(self, printer: Printer) -> None:
+        _print_indexed(printer, self.l1, self.loc)
         printer.print_string(" ")
-        printer.print_operand(self.l1)
-        printer.print_string("[")
-        printer.print_operand(self.loc)
-        printer.print_string("] ")
         print_mixed_dict(printer, [("size", self.mixed("size"))])
         printer.print_string(" : ")
         printer.print_attribute(self.l1.type)
 
     @classmethod
     def parse(cls, parser: Parser) -> ZeroOp:
-        l1 = parser.parse_unresolved_operand()
-        parser.parse_punctuation("[")
-        loc = parser.parse_unresolved_operand()
-        parser.parse_punctuation("]")
+        l1, loc = _parse_indexed(parser)
         entries = parse_mixed_dict(parser, cls.name)
         if set(entries) != {"size"}:
             parser.raise_error(f"{cls.name} takes exactly one parameter, size")
