@@ -87,6 +87,26 @@ def test_app_has_the_gap_sdk_files(app):
         assert f"pi_cl_team_fork(NUM_CORES, {f.sym_name.data}, &args);" in network
 
 
+def test_tiled_layers_are_loops_not_unrolled_tiles(app):
+    """Each layer function holds one call site of its kernel; a layer of many tiles is a C loop
+    over them (`for (int t = 0; t < N; t++)` with N its tile count), so the code does not grow
+    with the number of tiles."""
+    network = app.files["network.c"].decode()
+    bodies = re.split(r"\n/\* layer \d+: ", network)[1:]
+    assert len(bodies) == 29
+    many = 0
+    for f, body in zip(layer_functions(app.module), bodies):
+        nh, nw, nc = f.attributes["dory.tiling"].counts
+        kernel = f.attributes["dory.kernel"].data
+        assert body.count(kernel + "(") == 1, f.sym_name.data
+        if nh * nw * nc > 1:
+            many += 1
+            assert f"for (int t = 0; t < {nh * nw * nc}; t++) {{" in body
+        else:
+            assert "for (int t " not in body
+    assert many >= 5
+
+
 def _strip_host_blocks(text: str) -> str:
     """Drop `#ifdef DORY_HOST_RUNTIME` / `#if defined(DORY_HOST_RUNTIME) ...` branches."""
     out, skip = [], 0
