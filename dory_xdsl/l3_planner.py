@@ -285,10 +285,10 @@ def _move_a_tensor(state: _State, deficits: dict[int, int], notes: list[str]) ->
                   if state.activations_l3 and name not in state.in_l3 and state.p.movable(name)
                   and state.ranges[name][0] <= worst <= state.ranges[name][1]]
     if not candidates:
-        where = "with its activations in L3 and" if state.activations_l3 else "with"
-        label = f"'{step.name}'" + (f" ({step.geometry.name})" if step.geometry is not None else "")
-        raise DoryError(f"L2 memory: {label} needs at least {state.budget + deficits[worst]:,} B, only "
-                        f"{state.budget:,} B are available, even {where} its weights streamed")
+        where = "its activations in L3 and" if state.activations_l3 else ""
+        raise DoryError(f"L2 memory: {state.budget + deficits[worst]:,} B are live at '{step.name}' even with "
+                        f"{where}its weights streamed, only {state.budget:,} B are available "
+                        f"(short by {deficits[worst]:,} B)")
     best = None
     for name in candidates:
         tilings, after = state.solve(state.in_l3 | {name})
