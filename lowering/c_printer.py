@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import IntegerAttr, IntegerType, MemRefType, ModuleOp, Signedness, StringAttr
-from xdsl.ir import Block, BlockArgument, Operation, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 
 from dory_xdsl.dialects import dory
 from dory_xdsl.errors import DoryError
