@@ -15,14 +15,19 @@ Search (deterministic: the answer never depends on machine load or on what was s
 2. Exact exhaustive search (`dory_xdsl.tiling_search.exhaustive_search`): every combination of
    candidates is evaluated with numpy from the same formulas (`dory_xdsl.tiling_cost`), which
    gives the optimum with a fixed tie-break, and, per axis, the candidates that take part in at
-   least one feasible tiling (the others are dropped: this removes no feasible tiling). At most
-   a few hundred thousand tilings per layer, a few milliseconds each 100,000.
+   least one feasible tiling (the others are dropped: this removes no feasible tiling). For
+   `cost`, candidates dominated on their axis are dropped first (`undominated`: no smaller in
+   every quantity the L1 bytes and the cycles grow with). Measured: 5,016 tilings in 1 ms
+   (`cost`) and 320,000 in 0.17 s (`dory`) for the dronet 5x5 stride-2 layer.
 3. Z3 proof: the constraints (exact L1 bytes <= budget) and the objective are rebuilt as Z3
    terms over bounded index variables into the pruned candidate tables (each per-axis quantity
    an if-chain lookup, so Z3 only sees products *across* axes, which it solves by case-splitting
    the index domains; see `dory_xdsl.z3_terms`). Z3 then decides (a) that the chosen tiling
    satisfies the constraints with exactly the objective value found, and (b) that no tiling
-   satisfies them with a strictly better value (unsat). Both hold: `proved_optimal`. Z3 runs in a
+   satisfies them with a strictly better value (unsat). Both hold: `proved_optimal` (over the
+   candidates left after step 2's dropping, which is exact for infeasible ones and rests on the
+   monotonicity argument of `undominated` for dominated ones; the tests compare with brute
+   force over the full domains). Z3 runs in a
    fresh context with a fixed random seed and a deterministic resource limit (`rlimit`, counted
    by Z3 in its own work units, not time): exhausting it gives the same answer, marked not
    proved, on every machine. A wall-clock limit (`timeout_s`) remains only as a safety net: if
@@ -89,6 +94,7 @@ from dory_xdsl.tiling_search import (  # noqa: F401
     axis_tables,
     candidates,
     exhaustive_search,
+    undominated,
 )
 
 OBJECTIVES = ("dory", "cost")
