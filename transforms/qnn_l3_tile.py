@@ -5,8 +5,10 @@ Expects tiled qnn IR (after `qnn-tile`: every layer op carries `dory.tiling`) in
 (`dory_xdsl.l3_planner`) with the L2 budget `l2-bytes`, restricted to what
 `convert-qnn-to-dory` lowers: activations stay in L2, parameters are copied whole before their
 layer, or streamed from L3 in chunks of exactly the layer's L1 channel tile (two L2 chunk
-buffers alternate: the next chunk is read while the current one feeds L1). A layer that streams
-gets the attribute
+buffers alternate: the next chunk is read while the current one feeds L1). Each layer takes the
+option with the fewest modelled cycles that fits (streaming hides the L3 reads behind compute, so
+it is usually chosen for layers with several channel tiles, not only when L2 is short). A layer
+that streams gets the attribute
 
     dory.l3 = {weights = "stream", chunk = C, l2 = B}
 
