@@ -3,7 +3,8 @@
 `QuantizeEmitter.quantize` ends a DQ -> float op -> Q island:
 - an `Accum` (conv / linear accumulator) -> `qnn.requant` equal to TFLM's per-channel
   double-rounding requantization (`qdq_exact.exact_requant`; when the clip keeps both signs,
-  the positive and negative halves of a duplicated accumulator summed by a `qnn.add`);
+  `qdq_split`: the positive and negative parts of a duplicated accumulator as stages clipped
+  to the kernels' [0, 255], summed by a `qnn.add`);
 - a `Real` (an 8-bit tensor, rescaled or clamped) -> the same requantization of the 8-bit
   values (identity when nothing changes);
 - a `RealSum` -> `qnn.add`, a `RealMean` -> `qnn.avgpool`, equal to TFLM's when
@@ -31,6 +32,7 @@ from dory_xdsl.qdq_requant import (
     quantize_real,
     tflite_requant,
 )
+from dory_xdsl.qdq_split import KernelSplit, kernel_split
 from dory_xdsl.qdq_values import Accum, QTensor, Real, RealMean, RealSum
 
 TENSOR_ATTR = "qnn.onnx_tensor"
@@ -40,6 +42,7 @@ class QuantizeEmitter:
     def __init__(self, importer):
         self.imp = importer
         self.emit = importer.emit
+        self.tensor_name = ""  # the ONNX tensor being quantized
 
     def _tag(self, act: Act, name: str) -> None:
         owner = act.value.owner
@@ -58,6 +61,7 @@ class QuantizeEmitter:
             raise self.emit.fail(f"the clamp [{value.lo}, {value.hi}] is empty after quantization")
         zp = onnx_zp + offset
         lo, hi = lo + offset, hi + offset
+        self.tensor_name = name
         try:
             if isinstance(value, Accum):
                 act = self._requant_accum(value, scale, zp, lo, hi, elem)
@@ -89,32 +93,62 @@ class QuantizeEmitter:
         - one stage when one fits (always when the clip cuts every negative `R`, e.g. a ReLU);
         - else (both signs of `R` reachable: the second rounding's half-away-from-zero makes the
           thresholds of negative and positive `R` two lattices that no single stage follows)
-          the sum `P + N` of the positive part `P = clip(R, 0, hi - zp)` and the negative part
-          `N = clip(R + zp, lo, zp)`, each one exact stage: an accumulator is computed twice
-          (its op is duplicated) and a `qnn.add` sums the two `ui8` halves;
+          with `lo = 0`: the kernel-legal split of `qdq_split` (the accumulator's op duplicated,
+          the positive and negative parts as [0, 255]-clipped stages, the clipped parts mirrored
+          back by a per-tensor `qnn.requant` with k = -1, summed by a `qnn.add`);
+        - else (`lo > 0`) the positive part `clip(R, 0, hi - zp)` plus the negative part
+          `clip(R + zp, lo, zp)`, each one exact stage with its own clip (exact on the reference
+          engine; the kernels clip to [0, 255] only, so the back end rejects it);
         - else the folded single stage (`tflite_requant`), one LSB high on the negative ties."""
         channels = len(pairs)
         ranges = list(zip(np.broadcast_to(x.lo, (channels,)).tolist(), np.broadcast_to(x.hi, (channels,)).tolist()))
         fit = exact_requant(pairs, offsets, zp, lo, hi, ranges)
         if fit is not None:
             return self._requant(x, list(fit.k), list(fit.lam), fit.shift, lo, hi, elem)
+        split = kernel_split(pairs, offsets, zp, hi, ranges) if lo == 0 else None
+        if split is not None:
+            return self._kernel_split(x, split, hi, elem)
         if lo < zp < hi:
             pos = exact_requant(pairs, offsets, 0, 0, hi - zp, ranges)
             neg = exact_requant(pairs, offsets, zp, lo, zp, ranges)
             if pos is not None and neg is not None:
-                return self._split_requant(x, pos, neg, lo, hi, elem)
+                p = self._requant(x, list(pos.k), list(pos.lam), pos.shift, pos.lo, pos.hi, elem)
+                n = self._requant(self._again(x), list(neg.k), list(neg.lam), neg.shift, neg.lo, neg.hi, elem)
+                return self._sum(p, n, lo, hi, elem)
         bounds = [max(abs(a), abs(b)) for a, b in ranges]
         fold = tflite_requant([m for m, _ in pairs], [s for _, s in pairs], offsets, zp, bounds)
         return self._requant(x, fold.k, fold.lam, fold.shift, lo, hi, elem)
 
-    def _split_requant(self, x: Act, pos, neg, lo: int, hi: int, elem) -> Act:
-        """`add(P, N)` with `P`, `N` two exact stages of `x` (see `_tflite_requant`)."""
-        p = self._requant(x, list(pos.k), list(pos.lam), pos.shift, pos.lo, pos.hi, elem)
+    def _again(self, x: Act) -> Act:
+        """`x` for a second requantization: an accumulator (one use each) is computed again by a
+        clone of its op; an 8-bit tensor is shared."""
         owner = x.value.owner
         assert owner is not None
-        if x.value.type.element_type.width.data > 8:  # type: ignore[union-attr]  # an accumulator: one use each
-            x = Act(self.emit.emit(owner.clone()), x.shape, x.lo, x.hi)  # the accumulator again
-        n = self._requant(x, list(neg.k), list(neg.lam), neg.shift, neg.lo, neg.hi, elem)
+        if x.value.type.element_type.width.data > 8:  # type: ignore[union-attr]
+            return Act(self.emit.emit(owner.clone()), x.shape, x.lo, x.hi)
+        return x
+
+    def _kernel_split(self, x: Act, split: KernelSplit, hi: int, elem) -> Act:
+        """`clip8(P + N)` (`qdq_split`), the element-wise ops on a [1, 1, 1, C] view of a 2-D
+        (linear) result, since the back end runs them on [1, H, W, C] activations."""
+        parts = []
+        for half in (split.pos, split.neg):
+            stage = half.stage
+            part = self._requant(x if half is split.pos else self._again(x), list(stage.k), list(stage.lam), stage.shift, 0, 255, elem)
+            if len(part.shape) == 2:
+                part = self.emit.reshape(part, (1, 1, 1, part.shape[1]))
+            if half.mirror is not None:
+                part = self._requant(part, [-1], [half.mirror], 0, 0, 255, elem)
+            parts.append(part)
+        total = self._sum(parts[0], parts[1], 0, hi, elem)
+        if len(x.shape) == 2:
+            self._tag(total, self.tensor_name)  # the layer's output, as the reshape's
+            total = self.emit.reshape(total, x.shape)
+        return total
+
+    def _sum(self, p: Act, n: Act, lo: int, hi: int, elem) -> Act:
+        """`qnn.add(p, n)` with multipliers 1, no shift, clip [0, 255]: exact when `p + n` lies
+        in [lo, hi]."""
         result = self.emit.emit(qnn.AddOp(
             p.value, n.value, self.emit.tensor_type(p.shape, elem), mul_a=1, add_a=0, shift_a=0, mul_b=1, add_b=0,
             shift_b=0, shift=0, lo=0, hi=255))
