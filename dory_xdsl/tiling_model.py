@@ -30,7 +30,7 @@ Search (deterministic: the answer never depends on machine load or on what was s
    force over the full domains). Z3 runs in a
    fresh context with a fixed random seed and a deterministic resource limit (`rlimit`, counted
    by Z3 in its own work units, not time): exhausting it gives the same answer, marked not
-   proved, on every machine. A wall-clock limit (`timeout_s`) remains only as a safety net: if
+   proved, on every machine. A wall-clock limit per layer (`timeout_s`) remains only as a safety net: if
    it fires the result could depend on load, so the layer fails loudly (`DoryError`) instead.
    Z3 disagreeing with the search (a better tiling, or the chosen one rejected) is a bug in
    one of the encodings and raises AssertionError.
@@ -163,7 +163,7 @@ def tile_layer(g: LayerGeometry, target: Target = GAP8, objective: str = "cost",
         ) from None
     except _WallClock:
         raise DoryError(
-            f"{what}: the Z3 proof of its tiling did not finish within the {timeout_s:g} s wall-clock "
+            f"{what}: the search and Z3 proof of its tiling did not finish within the {timeout_s:g} s wall-clock "
             "safety limit (overloaded machine?); stopping rather than emitting a load-dependent "
             "tiling: raise the qnn-tile 'timeout' option"
         ) from None
@@ -195,7 +195,7 @@ def _solve(g: LayerGeometry, target: Target, objective: str, double_buffer: bool
     pruned = tuple(t.subset(list(keep)) for t, keep in zip(tables, found.used))
     best = tuple(keep.index(b) for keep, b in zip(found.used, found.best))
     proved, work = _prove(g, target, objective, double_buffer, pruned, best, found.value,
-                          timeout_s, rlimit)
+                          timeout_s - (time.perf_counter() - start), rlimit)
     sizes = TileSizes(*(t.rows[b][0] for t, b in zip(pruned, best)))
     return _result(g, target, objective, double_buffer, sizes, proved, start,
                    math.prod(map(len, tables)), math.prod(map(len, pruned)), work)
@@ -210,12 +210,13 @@ def _corner_sizes(g: LayerGeometry) -> list[tuple[int, int, int]]:
 def _prove(g: LayerGeometry, target: Target, objective: str, double_buffer: bool,
            tables: tuple[AxisTable, ...], best: tuple[int, ...], value: int, timeout_s: float,
            rlimit: int) -> tuple[bool, int]:
-    """Z3: the tiling `best` reaches `value` and no tiling beats it. (proved, resource units)."""
+    """Z3: the tiling `best` reaches `value` and no tiling beats it, within `timeout_s` seconds
+    of wall time in all. Returns (proved, resource units)."""
+    deadline = time.perf_counter() + timeout_s
     ctx = z3.Context()
     solver = z3.Solver(ctx=ctx)
     solver.set("random_seed", Z3_SEED)
     solver.set("rlimit", rlimit)
-    solver.set("timeout", max(1, round(timeout_s * 1000)))
     ops = zt.Z3Arith(ctx)
     views, chosen = [], []
     for table, b in zip(tables, best):
@@ -232,10 +233,10 @@ def _prove(g: LayerGeometry, target: Target, objective: str, double_buffer: bool
     better = score < value if objective == "cost" else score > value
     solver.push()
     solver.add(*chosen, score == value)
-    attained = _check(solver, rlimit, timeout_s)
+    attained = _check(solver, rlimit, deadline)
     solver.pop()
     solver.add(better)
-    improved = z3.unknown if attained == z3.unknown else _check(solver, rlimit, timeout_s)
+    improved = z3.unknown if attained == z3.unknown else _check(solver, rlimit, deadline)
     work = _rlimit_count(solver)
     if z3.unknown in (attained, improved):
         return False, work
@@ -250,14 +251,18 @@ def _rlimit_count(solver: z3.Solver) -> int:
     return stats.get_key_value("rlimit count") if "rlimit count" in stats.keys() else 0
 
 
-def _check(solver: z3.Solver, rlimit: int, timeout_s: float) -> z3.CheckSatResult:
+def _check(solver: z3.Solver, rlimit: int, deadline: float) -> z3.CheckSatResult:
     """One check. `unknown` only when the (deterministic) resource limit ran out; any other
     interruption (the wall-clock safety net; Z3 reports both as 'canceled') raises _WallClock."""
-    before, start = _rlimit_count(solver), time.perf_counter()
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0:
+        raise _WallClock()
+    solver.set("timeout", max(1, math.ceil(remaining * 1000)))
+    before = _rlimit_count(solver)
     status = solver.check()
     if status == z3.unknown:
         spent = _rlimit_count(solver) - before  # the limit applies to each check afresh
-        if spent < rlimit or time.perf_counter() - start >= timeout_s:
+        if spent < rlimit or time.perf_counter() >= deadline:
             raise _WallClock()
     return status
 

@@ -98,7 +98,8 @@ def small_layers(draw: st.DrawFn) -> LayerGeometry:
     h, w = max(h, (k - 1) * dil + 1), max(w, (k - 1) * dil + 1)
     stride = draw(st.integers(1, 2))
     pads = tuple(draw(st.integers(0, k - 1)) for _ in range(4))
-    return LayerGeometry(kind, h, w, cin, cout, k, k, (stride, stride), pads, (dil, dil), **extra)  # type: ignore[arg-type]
+    return LayerGeometry(kind, h, w, cin, cout, k, k, (stride, stride), pads,  # type: ignore[arg-type]
+                         (dil, dil), **extra)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
