@@ -2,6 +2,7 @@
 // RUN: dory-opt %s -p 'qnn-tile' | filecheck %s --check-prefix=WHOLE
 // RUN: dory-opt %s -p 'qnn-tile{l1-bytes=1400 objective="dory" double-buffer=false}' | filecheck %s --check-prefix=DORY
 // RUN: not dory-opt %s -p 'qnn-tile{l1-bytes=600}' 2>&1 | filecheck %s --check-prefix=NOFIT
+// RUN: not dory-opt %s -p 'qnn-tile{l1-bytes=1400 timeout=0.000001}' 2>&1 | filecheck %s --check-prefix=CLOCK
 
 // 3x3 conv 8x8x4 -> 8x8x8. Budget 1,400 B: the im2col buffer (2*4*9*8 = 576 B) and the 256 B input
 // leave room for 2 output channels per tile, double-buffered: 256 + 2*128 + 2*72 (weights) + 2*8 (k)
@@ -23,3 +24,6 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // DORY: dory.tiling = #dory.tiling<tile = [8, 4, 8], count = [1, 2, 1], l1 = 1344, budget = 1400, double_buffer = false, objective = "dory"
 
 // NOFIT: dory-opt: error: layer 'c' (conv 8x8x4 -> 8x8x8 k3x3 s1x1 p[1, 1, 1, 1] d1x1) does not fit L1: needs at least 744 B with the smallest tiles (double-buffered), but the L1 budget is 600 B
+
+// The wall-clock limit is only a safety net: when it fires the pass fails (never load-dependent tiles).
+// CLOCK: dory-opt: error: layer 'c' (conv 8x8x4 -> 8x8x8 k3x3 s1x1 p[1, 1, 1, 1] d1x1): the search and Z3 proof of its tiling did not finish within the 1e-06 s wall-clock safety limit
