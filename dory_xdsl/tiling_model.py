@@ -185,13 +185,13 @@ def _solve(g: LayerGeometry, target: Target, objective: str, double_buffer: bool
     full = TileSizes(g.h_out, g.w_out, g.cout)
     if evaluate(g, full, target, double_buffer)["l1_bytes"] <= target.l1_bytes:
         return _result(g, target, objective, double_buffer, full, True, start)
-    needed = min(evaluate(g, TileSizes(*s), target, double_buffer)["l1_bytes"] for s in _corner_sizes(g))
-    if needed > target.l1_bytes:
-        raise _DoesNotFit(needed)
     tables = axis_tables(g, target, objective)
     found = exhaustive_search(g, target, objective, double_buffer, tables)
-    if found is None:  # cannot happen: the smallest tiles were checked to fit
-        raise AssertionError(f"no candidate tiling of {g.describe()} fits, yet the smallest does")
+    if found is None:
+        needed = min(evaluate(g, TileSizes(*s), target, double_buffer)["l1_bytes"] for s in _corner_sizes(g))
+        if needed <= target.l1_bytes:  # the corners are candidates (or dominated by ones no larger)
+            raise AssertionError(f"no candidate tiling of {g.describe()} fits, yet the smallest does")
+        raise _DoesNotFit(needed)
     pruned = tuple(t.subset(list(keep)) for t, keep in zip(tables, found.used))
     best = tuple(keep.index(b) for keep, b in zip(found.used, found.best))
     proved, work = _prove(g, target, objective, double_buffer, pruned, best, found.value,

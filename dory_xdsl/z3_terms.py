@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Union
 
 import z3
+from z3.z3core import Z3_mk_eq, Z3_mk_ite
 
 Operand = Union[z3.ArithRef, int]
 
@@ -30,14 +31,25 @@ def lift(x: Operand, ctx: z3.Context) -> z3.ArithRef:
     return x if isinstance(x, z3.ArithRef) else z3.IntVal(x, ctx)
 
 
-def lookup(index: z3.ArithRef, values: Sequence[int]) -> Operand:
-    """values[index] as an if-chain (the caller bounds 0 <= index < len(values))."""
+def index_conditions(index: z3.ArithRef, size: int) -> list[z3.BoolRef]:
+    """The atoms index == 0 .. size-1, built once per index and shared by all its lookups."""
+    ctx = index.ctx
+    return [z3.BoolRef(Z3_mk_eq(ctx.ref(), index.as_ast(), z3.IntVal(i, ctx).as_ast()), ctx)
+            for i in range(size)]
+
+
+def lookup(conditions: Sequence[z3.BoolRef], values: Sequence[int]) -> Operand:
+    """values[index] as an if-chain over `index_conditions` (the caller bounds the index).
+
+    Built through the C API: `z3.If` re-checks and coerces its operands on every call, which
+    made building the terms cost as much as solving them."""
     if len(set(values)) == 1:
         return values[0]
-    ctx = index.ctx
+    ctx = conditions[0].ctx
     expr: z3.ArithRef = z3.IntVal(values[-1], ctx)
     for i in range(len(values) - 2, -1, -1):
-        expr = z3.If(index == i, z3.IntVal(values[i], ctx), expr)
+        value = z3.IntVal(values[i], ctx)
+        expr = z3.ArithRef(Z3_mk_ite(ctx.ref(), conditions[i].as_ast(), value.as_ast(), expr.as_ast()), ctx)
     return expr
 
 
@@ -45,7 +57,7 @@ class LazyLookups:
     """Named tables looked up on one index, each built as a term only when first used."""
 
     def __init__(self, index: z3.ArithRef, tables: dict[str, Sequence[int]]):
-        self._index = index
+        self._conditions = index_conditions(index, len(next(iter(tables.values()))))
         self._tables = tables
         self._terms: dict[str, Operand] = {}
 
@@ -53,7 +65,7 @@ class LazyLookups:
         if name.startswith("_") or name not in self._tables:
             raise AttributeError(name)
         if name not in self._terms:
-            self._terms[name] = lookup(self._index, self._tables[name])
+            self._terms[name] = lookup(self._conditions, self._tables[name])
         return self._terms[name]
 
 
