@@ -958,8 +958,118 @@ KERNEL_OPS: tuple[type[KernelOp], ...] = (
     ConvOp, PointwiseOp, DepthwiseOp, DepthwiseLess4Op, LinearOp, LinearOut32Op, AddOp, MaxPoolOp, AvgPoolOp,
 )
 
+
+L3_DIRECTIONS = ("l3_to_l2", "l2_to_l3")
+
+
+@irdl_op_definition
+class L3StartOp(MixedParams, IRDLOperation):
+    """One L3 (HyperRAM) request between an L3-resident memref (at byte offset `ext`) and an L2
+    memref (at byte offset `loc`), issued from the cluster.
+
+    `size` bytes; 1-D when `length` is `size`, else 2-D: `size / length` lines of `length` bytes,
+    `stride` bytes apart in L3, contiguous in L2. `dir` is "l3_to_l2" or "l2_to_l3". The L3 memref
+    is a parameter kept in L3 (`memref.get_global` marked `dory.l3`) or an activation placed in L3.
+    C: `pi_cl_ram_read[_2d]` / `pi_cl_ram_write[_2d]` with the request recorded on `channel` for
+    `dory.l3_wait` (every request of a channel goes the same direction).
+
+    Syntax: `dory.l3_start %w[%ext], %buf[%loc] {size = 64, length = 64, stride = 64,
+    dir = "l3_to_l2", channel = "params"} : memref<...>, memref<...>`.
+    """
+
+    name = "dory.l3_start"
+    MIXED: ClassVar[tuple[str, ...]] = ("size", "length", "stride")
+    l3 = operand_def(MemRefType)
+    ext = operand_def(IndexType())
+    l2 = operand_def(MemRefType)
+    loc = operand_def(IndexType())
+    dynamic = var_operand_def(IndexType())
+    size = opt_prop_def(IntegerAttr)
+    length = opt_prop_def(IntegerAttr)
+    stride = opt_prop_def(IntegerAttr)
+    dir = prop_def(StringAttr)
+    channel = prop_def(StringAttr)
+    dynamic_params = opt_prop_def(ArrayAttr)
+
+    def __init__(self, l3: SSAValue, ext: SSAValue, l2: SSAValue, loc: SSAValue, *, size: Mixed,
+                 length: Mixed, stride: Mixed, dir: str, channel: str):
+        dynamic, props = split_mixed({"size": size, "length": length, "stride": stride})
+        super().__init__(
+            operands=[l3, ext, l2, loc, dynamic],
+            properties={**props, "dir": StringAttr(dir), "channel": StringAttr(channel)},
+        )
+
+    @property
+    def is_2d(self) -> bool:
+        size, length = self.mixed("size"), self.mixed("length")
+        return not (size is length or (isinstance(size, int) and size == length))
+
+    def print(self, printer: Printer) -> None:
+        _print_indexed(printer, self.l3, self.ext)
+        printer.print_string(",")
+        _print_indexed(printer, self.l2, self.loc)
+        printer.print_string(" ")
+        print_mixed_dict(printer, [*((n, self.mixed(n)) for n in self.MIXED), ("dir", self.dir.data),
+                                   ("channel", self.channel.data)])
+        printer.print_string(" : ")
+        printer.print_attribute(self.l3.type)
+        printer.print_string(", ")
+        printer.print_attribute(self.l2.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> L3StartOp:
+        l3, ext = _parse_indexed(parser)
+        parser.parse_punctuation(",")
+        l2, loc = _parse_indexed(parser)
+        entries = parse_mixed_dict(parser, cls.name)
+        extra = set(entries) - {*cls.MIXED, "dir", "channel"}
+        if extra:
+            parser.raise_error(f"{cls.name} has no parameter(s) {sorted(extra)}")
+        parser.parse_punctuation(":")
+        l3_type = parser.parse_type()
+        parser.parse_punctuation(",")
+        l2_type = parser.parse_type()
+        values = _resolve_mixed(parser, entries, cls.MIXED, cls.name)
+        for key in ("dir", "channel"):
+            if not isinstance(entries.get(key), str):
+                parser.raise_error(f"{cls.name}: '{key}' must be a string")
+        index = IndexType()
+        return cls(parser.resolve_operand(l3, l3_type), parser.resolve_operand(ext, index),
+                   parser.resolve_operand(l2, l2_type), parser.resolve_operand(loc, index),
+                   dir=entries["dir"], channel=entries["channel"], **values)  # type: ignore[arg-type]
+
+    def verify_(self) -> None:
+        self.verify_mixed()
+        size, length, stride = (self.static(n) for n in self.MIXED)
+        if self.dir.data not in L3_DIRECTIONS:
+            raise VerifyException(f"dory.l3_start: dir must be one of {L3_DIRECTIONS}, got \"{self.dir.data}\"")
+        if size is not None and size < 1:
+            raise VerifyException(f"dory.l3_start: size {size} must be positive")
+        if self.is_2d and size is not None and length is not None and (length < 1 or size % length):
+            raise VerifyException(f"dory.l3_start: size {size} is not a multiple of the line {length}")
+        if self.is_2d and stride is not None and length is not None and stride < length:
+            raise VerifyException(f"dory.l3_start: 2-D stride {stride} is smaller than the line {length}")
+        _byte_memref(self.l3, "l3")
+        _byte_memref(self.l2, "l2")
+
+
+@irdl_op_definition
+class L3WaitOp(IRDLOperation):
+    """Wait for every L3 request issued on `channel` since the previous wait on it.
+    C: `pi_cl_ram_read_wait` / `pi_cl_ram_write_wait` on each recorded request."""
+
+    name = "dory.l3_wait"
+    channel = prop_def(StringAttr)
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "attr-dict"
+
+    def __init__(self, channel: str):
+        super().__init__(properties={"channel": StringAttr(channel)})
+
+
 Dory = Dialect(
     "dory",
-    [L1ArenaOp, DmaStartOp, DmaWaitOp, ZeroOp, TransposeOp, SliceOp, ConcatOp, CopyOp, *KERNEL_OPS],
+    [L1ArenaOp, DmaStartOp, DmaWaitOp, L3StartOp, L3WaitOp, ZeroOp, TransposeOp, SliceOp, ConcatOp,
+     CopyOp, *KERNEL_OPS],
     [TilingAttr],
 )

@@ -64,20 +64,21 @@ def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions(),
     """Run the back end (the `gap8-lower` pipeline) on an imported qnn module, in place.
 
     `seconds` receives the wall time per stage (`STAGES`); `tiled` receives every layer as
-    tiled by `qnn-tile`, for the report.
+    tiled by `qnn-tile` (and marked by `qnn-l3-tile`), for the report.
     """
     from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
     ctx = Context()
+    l2_bytes = GAP8.with_budget(l2_code_reserved=options.l2_code_reserved).l2_activation_bytes
     pipeline = Gap8LowerPass(l1_bytes=options.l1_bytes, objective=options.objective,
-                             double_buffer=options.double_buffer, timeout=options.timeout)
+                             double_buffer=options.double_buffer, timeout=options.timeout, l2_bytes=l2_bytes)
     for step in pipeline.steps():
         start = time.perf_counter()
         step.apply(ctx, module)
-        stage = {"qnn-tile": "tiling", "convert-qnn-to-dory": "lowering"}.get(step.name, "passes")
+        stage = {"qnn-tile": "tiling", "qnn-l3-tile": "tiling", "convert-qnn-to-dory": "lowering"}.get(step.name, "passes")
         if seconds is not None:
             seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
-        if step.name == "qnn-tile" and tiled is not None:
+        if step.name == "qnn-l3-tile" and tiled is not None:
             tiled.extend(tiled_layers(module))
     return module
 
@@ -110,8 +111,17 @@ def tiled_layers(module: ModuleOp) -> list[TiledLayer]:
                 objective=tiling.objective.data,
                 io_bytes=sum(nbytes(v) for v in layer.inputs) + nbytes(op.results[0]),
                 param_bytes=tuple(int(a.nbytes) for a in layer.params.values()),
+                l3_chunk=_l3_chunk(op),
             ))
     return layers
+
+
+def _l3_chunk(op) -> int:
+    """Output channels per chunk of a layer that streams its parameters (`qnn-l3-tile`), else 0."""
+    from xdsl.dialects.builtin import DictionaryAttr
+
+    attr = op.attributes.get("dory.l3")
+    return attr.data["chunk"].value.data if isinstance(attr, DictionaryAttr) else 0
 
 
 def layer_out_types(module: ModuleOp) -> dict[int, MemRefType]:

@@ -42,6 +42,7 @@ class TiledLayer:
     objective: str
     io_bytes: int  # the layer's activation inputs and output in L2
     param_bytes: tuple[int, ...]  # each parameter buffer (weights, bias, k, lambda) read from L3
+    l3_chunk: int = 0  # output channels per chunk when the parameters stream from L3 (`dory.l3`), else 0
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,15 @@ class LayerFigures:
 def layer_figures(layer: TiledLayer, target: Target, l2_live: int) -> LayerFigures:
     g = layer.geometry
     dma = layer_dma(g, TileSizes(*layer.tile), target.with_budget(l1_bytes=layer.l1_budget))
+    chunk = layer.l3_chunk
+    chunks = -(-g.cout // chunk) if chunk else 1  # streamed: one read per parameter and chunk
+    param_l2 = (sum(2 * (-(-chunk * (b // g.cout) // 8) * 8) for b in layer.param_bytes) if chunk
+                else sum(layer.param_bytes))  # two L2 chunk slots (8-B aligned) per parameter
     return LayerFigures(
         index=layer.index, name=g.name, kind=g.kind, kernel=g.kernel, tile=layer.tile, counts=layer.counts,
         l1_bytes=layer.l1_bytes, l1_budget=layer.l1_budget,
-        l2_bytes=layer.io_bytes + sum(layer.param_bytes), l2_live=l2_live,
-        l3_bytes=sum(layer.param_bytes), l3_reads=len(layer.param_bytes), dma=dma,
+        l2_bytes=layer.io_bytes + param_l2, l2_live=l2_live,
+        l3_bytes=sum(layer.param_bytes), l3_reads=chunks * len(layer.param_bytes), dma=dma,
         cycles=layer.cycles, proved=layer.proved, solve_seconds=layer.solve_seconds, objective=layer.objective,
     )
 

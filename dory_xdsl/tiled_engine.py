@@ -14,7 +14,9 @@ Asynchrony is modelled pessimistically: a command's copy happens at the `dory.dm
 channel (the latest moment the hardware may move the data), and a kernel call or `dory.zero`
 touching the L1 range of a command still in flight is an error. So a schedule that reads a tile
 before waiting for it, or overwrites a buffer still being transferred, fails here instead of
-giving plausible numbers. `compile_tiled` runs the qnn pipeline (fuse, NHWC, legalize, tile,
+giving plausible numbers. L3 requests (`dory.l3_start`, parameters streamed from L3) are
+modelled the same way: performed at their `dory.l3_wait`, counted in `DmaStats.l3_bytes_in`, and an
+L3 read into an L2 range a DMA command in flight still uses is an error. `compile_tiled` runs the qnn pipeline (fuse, NHWC, legalize, tile,
 lower) in process.
 """
 
@@ -48,6 +50,8 @@ class DmaStats:
     commands: int = 0
     bytes_in: int = 0  # L2 -> L1
     bytes_out: int = 0  # L1 -> L2
+    l3_bytes_in: int = 0  # L3 -> L2
+    l3_bytes_out: int = 0  # L2 -> L3
 
 
 @dataclass
@@ -98,8 +102,9 @@ class _Machine:
     def call(self, f: func.FuncOp, args: Sequence[object]) -> None:
         env: dict[SSAValue, object] = dict(zip(f.body.block.args, args))
         pending: dict[str, list[_Pending]] = {}
+        self.l3_pending: dict[str, list[tuple[dory.L3StartOp, np.ndarray, np.ndarray, tuple[int, ...]]]] = {}
         execute(f.body.block, env, lambda op, env: self.op(op, env, pending))  # type: ignore[arg-type]
-        left = [c for c, cmds in pending.items() if cmds]
+        left = [c for c, cmds in pending.items() if cmds] + [c for c, r in self.l3_pending.items() if r]
         if left:
             raise EngineError(f"@{f.sym_name.data} returns with DMA in flight on channel(s) {left}")
 
@@ -111,6 +116,11 @@ class _Machine:
         elif isinstance(op, dory.DmaWaitOp):
             for cmd in pending.pop(op.channel.data, []):
                 self.transfer(cmd, env[cmd.op.l1])  # type: ignore[arg-type]
+        elif isinstance(op, dory.L3StartOp):
+            self.l3_start(op, env, pending)
+        elif isinstance(op, dory.L3WaitOp):
+            for request in self.l3_pending.pop(op.channel.data, []):
+                self.l3_transfer(*request)
         elif isinstance(op, dory.ZeroOp):
             lo = env[op.loc]
             size = _resolve(op.mixed("size"), env)
@@ -184,6 +194,43 @@ class _Machine:
             self.run.dma.bytes_in += size
         else:
             self.run.dma.bytes_out += size
+
+    def l3_start(self, op: dory.L3StartOp, env: dict, pending: dict[str, list[_Pending]]) -> None:
+        """An L3 request: checked now, performed at its `dory.l3_wait` (like a DMA command). The
+        L2 range it writes (or reads) must not be in use by a DMA command still in flight."""
+        size, line, stride = (_resolve(op.mixed(n), env) for n in ("size", "length", "stride"))
+        if not op.is_2d:
+            line = stride = size
+        ext, loc = env[op.ext], env[op.loc]
+        l3, l2 = _bytes(env[op.l3]), _bytes(env[op.l2])
+        lines = size // line if line else 0
+        if size < 1 or line < 1 or size % line or (lines > 1 and stride < line):
+            raise EngineError(f"L3 request of {size} B in lines of {line} B, stride {stride}")
+        if ext < 0 or ext + (lines - 1) * stride + line > l3.size or loc < 0 or loc + size > l2.size:
+            raise EngineError(f"L3 request [{ext}, +{size}) -> L2 [{loc}, +{size}) leaves its buffers "
+                              f"({l3.size} B in L3, {l2.size} B in L2)")
+        for channel, cmds in pending.items():
+            for cmd in cmds:
+                end = cmd.ext + (cmd.size // cmd.line - 1) * cmd.stride + cmd.line
+                if np.may_share_memory(cmd.l2, env[op.l2]) and cmd.ext < loc + size and loc < end:
+                    raise EngineError(f"L3 request into L2 [{loc}, {loc + size}) while a DMA on channel "
+                                      f"'{channel}' still uses it")
+        self.l3_pending.setdefault(op.channel.data, []).append((op, l3, l2, (ext, loc, size, line, stride)))
+        if op.dir.data == "l3_to_l2":
+            self.run.dma.l3_bytes_in += size
+        else:
+            self.run.dma.l3_bytes_out += size
+
+    @staticmethod
+    def l3_transfer(op: dory.L3StartOp, l3: np.ndarray, l2: np.ndarray, shape: tuple[int, ...]) -> None:
+        ext, loc, size, line, stride = shape
+        for k in range(size // line):
+            far = slice(ext + k * stride, ext + k * stride + line)
+            near = slice(loc + k * line, loc + (k + 1) * line)
+            if op.dir.data == "l3_to_l2":
+                l2[near] = l3[far]
+            else:
+                l3[far] = l2[near]
 
     @staticmethod
     def transfer(cmd: _Pending, arena: np.ndarray) -> None:

@@ -17,7 +17,8 @@ One `match op:` dispatch per kind of function, in the style of xDSL's CSL printe
 - `func.func @main` becomes the body of `network_run` (cluster core 0): the L1 arena, the L2
   buffers at the offsets of `dory_xdsl.lowering.l2_plan` (network inputs and outputs too), the
   parameters (`memref.get_global`: an L3 -> L2 copy into a planned L2 buffer, or the address
-  of the L2 C array with `DORY_WEIGHTS_L2`), one team fork per `func.call` with per-layer
+  of the L2 C array with `DORY_WEIGHTS_L2`; marked `dory.l3`: its L3 address, and the layer
+  streams it with `dory.l3_start` / `dory.l3_wait` = `dory_ram_read` / `dory_ram_wait`), one team fork per `func.call` with per-layer
   cycle counters and golden checksums, and L2 data ops (`dory.copy`, `dory.transpose`,
   `dory.slice`, `dory.concat`) as byte/element loops.
 
@@ -42,6 +43,7 @@ from dory_xdsl.lowering.l2_plan import L2Buffer, L2Plan, plan_l2
 
 DIRECTION = {"l2_to_l1": "PI_CL_DMA_DIR_EXT2LOC", "l1_to_l2": "PI_CL_DMA_DIR_LOC2EXT"}
 PARAM_ALIGN = 8
+IN_L3 = "dory.l3"  # on a memref.get_global: the parameter stays in L3 (its layer streams it)
 
 # C type of each pointer argument of the PULP-NN calls (by the dialect's buffer names)
 POINTER_TYPES = {
@@ -204,22 +206,21 @@ def arg_names(f: func.FuncOp) -> list[str]:
     return names
 
 
-def dma_queue_sizes(block: Block) -> dict[str, int]:
+def dma_queue_sizes(block: Block, start: type[Operation] = dory.DmaStartOp,
+                    wait: type[Operation] = dory.DmaWaitOp) -> dict[str, int]:
     """Most commands pending at once on each DMA channel (the size of its command array),
-    found by running the layer's loops and index arithmetic (`dory_xdsl.index_eval`)."""
+    found by running the layer's loops and index arithmetic (`dory_xdsl.index_eval`).
+    With `dory.L3StartOp` / `dory.L3WaitOp`: the same for the L3 request channels."""
     pending: dict[str, int] = {}
     peak: dict[str, int] = {}
 
     def visit(op: Operation, env: object) -> None:
-        match op:
-            case dory.DmaStartOp():
-                ch = op.channel.data
-                pending[ch] = pending.get(ch, 0) + 1
-                peak[ch] = max(peak.get(ch, 0), pending[ch])
-            case dory.DmaWaitOp():
-                pending[op.channel.data] = 0
-            case _:
-                pass
+        if isinstance(op, start):
+            ch = op.channel.data  # type: ignore[attr-defined]
+            pending[ch] = pending.get(ch, 0) + 1
+            peak[ch] = max(peak.get(ch, 0), pending[ch])
+        elif isinstance(op, wait):
+            pending[op.channel.data] = 0  # type: ignore[attr-defined]
 
     execute(block, {}, visit)
     return dict(sorted(peak.items()))
@@ -281,6 +282,9 @@ class LayerPrinter:
             self.names.names[value] = arg
             w.line(f"uint8_t *{arg} = a->{arg};")
         w.line("const int core = pi_core_id();")
+        for channel, size in dma_queue_sizes(f.body.block, dory.L3StartOp, dory.L3WaitOp).items():
+            w.line(f"pi_cl_ram_req_t l3_{channel}[{size}];")
+            w.line(f"int l3_{channel}_n = 0;")
         for channel, size in dma_queue_sizes(f.body.block).items():
             w.line(f"pi_cl_dma_cmd_t dma_{channel}[{size}];")
             w.line(f"int dma_{channel}_n = 0;")
@@ -377,6 +381,20 @@ class LayerPrinter:
                 self.enter_core0()
                 ch = op.channel.data
                 w.line(f"dory_dma_wait(dma_{ch}, &dma_{ch}_n);")
+            case dory.L3StartOp():
+                self.enter_core0()
+                ch = op.channel.data
+                size = self.mixed(op.mixed("size"))
+                shape = (f"{size}, {self.mixed(op.mixed('stride'))}, {self.mixed(op.mixed('length'))}"
+                         if op.is_2d else f"{size}, {size}, {size}")
+                if op.dir.data != "l3_to_l2":
+                    raise DoryError("dory.l3_start: L2 -> L3 requests (activations in L3) are not printed yet")
+                w.line(f"dory_ram_read((uint32_t)(uintptr_t){n[op.l3]} + {n[op.ext]}, {n[op.l2]} + {n[op.loc]}, "
+                       f"{shape}, &l3_{ch}[l3_{ch}_n++]);")
+            case dory.L3WaitOp():
+                self.enter_core0()
+                ch = op.channel.data
+                w.line(f"dory_ram_wait(l3_{ch}, &l3_{ch}_n);")
             case dory.ZeroOp():
                 self.enter_core0()
                 w.line(f"dory_zero({n[op.l1]} + {n[op.loc]}, {self.mixed(op.mixed('size'))});")
@@ -498,7 +516,9 @@ class NetworkPrinter:
             start, stop = (0, max(last_use(arg), 1)) if is_input else (0, end)
             buffers.append(L2Buffer(name, num_bytes(arg.type), start, stop))  # type: ignore[arg-type]
         for op in ops:
-            if isinstance(op, memref.AllocOp | memref.GetGlobalOp):
+            if isinstance(op, memref.GetGlobalOp) and IN_L3 in op.attributes:
+                names[op.results[0]] = f"par{len(names)}"  # an L3 address: no L2 buffer
+            elif isinstance(op, memref.AllocOp | memref.GetGlobalOp):
                 value = op.results[0]
                 name = f"buf{len(names)}" if isinstance(op, memref.AllocOp) else f"par{len(names)}"
                 names[value] = name
@@ -554,6 +574,11 @@ class NetworkPrinter:
             case memref.AllocOp():
                 name = self.names[op.memref]
                 w.line(f"uint8_t *{name} = l2 + {self.offsets[name]};")
+            case memref.GetGlobalOp() if IN_L3 in op.attributes:
+                name = self.names[op.memref]
+                gname = op.name_.root_reference.data
+                offset, _ = self.weights[gname]
+                w.line(f"uint8_t *{name} = (uint8_t *)(uintptr_t){offset}; /* {gname}: stays in L3 (streamed) */")
             case memref.GetGlobalOp():
                 name = self.names[op.memref]
                 gname = op.name_.root_reference.data

@@ -50,6 +50,15 @@ The prologue fetches tile 0's parameters and input. Zero rows/columns a tile mat
 cleared with `dory.zero` (under an `scf.if` when only some tiles have them) before its input
 DMA.
 
+Parameters streamed from L3 (a layer op with `dory.l3 = {weights = "stream", chunk = C}`, set by
+`qnn-l3-tile` where that is cheaper in modelled cycles or needed to fit the L2 budget): C is the
+layer's L1 channel tile.
+The parameter globals stay in L3 (`memref.get_global` marked `dory.l3`) and @main allocates two L2
+chunk slots per parameter, passed after the parameters. The prologue reads chunk 0 (`dory.l3_start`
+into slot 0); fetching the parameters of channel tile tc waits for its chunk (`dory.l3_wait`),
+moves it from slot tc % 2 to L1, and reads chunk tc + 1 into the other slot, whose previous chunk
+already reached L1: L3 reads overlap the compute of the previous channel tile.
+
 Dilation: PULP-NN's conv kernels have no dilation argument, so a dilated conv is run as the
 plain kernel with a zero-expanded kernel (extent `(K-1)*d + 1`, weights expanded at compile
 time). This costs MACs on the zero taps but needs no strided gathers and keeps one kernel call
@@ -89,6 +98,7 @@ from dory_xdsl.tile_exprs import (
     SymbolicCopy,
     channel_slice_copy,
     check_against_tiles,
+    copy_plan,
     input_copy,
     output_copy,
     tile_exprs,
@@ -98,6 +108,21 @@ from dory_xdsl.transforms.qnn_tile import TILING
 
 PARAM_ORDER = ("weights", "bias", "k", "lambda")
 INPUT_BUFFERS = ("in", "in2")
+L3_ATTR = "dory.l3"  # set by qnn-l3-tile on a layer that streams its parameters from L3
+L3_CHANNEL = "params_l3"
+CHUNK_ALIGN = 8
+
+
+def streamed_chunk(op: Operation, tiling: dory.TilingAttr, name: str) -> int | None:
+    """Output channels per L3 chunk when the layer streams its parameters (`dory.l3`), else None."""
+    attr = op.attributes.get(L3_ATTR)
+    if not isinstance(attr, DictionaryAttr):
+        return None
+    chunk = attr.data["chunk"].value.data  # type: ignore[union-attr]
+    if chunk != tiling.sizes[2] or tiling.counts[2] < 2:
+        raise DoryError(f"layer '{name}': dory.l3 chunk {chunk} is not its L1 channel tile "
+                        f"{tiling.sizes[2]} (stale? re-run qnn-l3-tile after qnn-tile)")
+    return chunk
 
 
 def memref_of(t: TensorType) -> MemRefType:
@@ -224,6 +249,9 @@ class _LayerLowering:
         self.fname = fname
         self.param_names = [p for p in PARAM_ORDER if p in layer.params]
         self.bytes_per_channel = parameter_bytes_per_channel(self.g)
+        self.chunk = streamed_chunk(layer.op, tiling, layer.name)
+        self.chunk_slot = {name: -(-(self.chunk or 0) * self.bytes_per_channel[name] // CHUNK_ALIGN) * CHUNK_ALIGN
+                           for name in self.param_names}
 
     # ------------------------------------------------------------------ signature
 
@@ -231,15 +259,20 @@ class _LayerLowering:
         op = self.layer.op
         in_types = [memref_of(v.type) for v in self.layer.inputs]  # type: ignore[arg-type]
         param_types = [self.param_type(p) for p in self.param_names]
+        chunk_types = self.chunk_types()
         out_type = memref_of(op.results[0].type)  # type: ignore[arg-type]
-        block = Block(arg_types=[arena_type, *in_types, *param_types, out_type])
+        block = Block(arg_types=[arena_type, *in_types, *param_types, *chunk_types, out_type])
         args = list(block.args)
         self.l1 = args[0]
         self.inputs = args[1:1 + len(in_types)]
-        self.params = dict(zip(self.param_names, args[1 + len(in_types):-1]))
+        first_param = 1 + len(in_types)
+        self.params = dict(zip(self.param_names, args[first_param:first_param + len(param_types)]))
+        self.chunks = dict(zip(self.param_names, args[first_param + len(param_types):-1]))
         self.out = args[-1]
-        for arg, hint in zip(args, ["l1", *INPUT_BUFFERS[:len(in_types)], *self.param_names, "out"]):
-            arg.name_hint = "lambda_" if hint == "lambda" else hint
+        hints = ["l1", *INPUT_BUFFERS[:len(in_types)], *self.param_names,
+                 *(f"{p}_l2" for p in self.param_names[:len(chunk_types)]), "out"]
+        for arg, hint in zip(args, hints):
+            arg.name_hint = hint.replace("lambda", "lambda_") if hint.startswith("lambda") else hint
         self.body = _Body(block)
         self.emitter = _Emitter(self.body)
         self.schedule()
@@ -253,6 +286,15 @@ class _LayerLowering:
             b.name: DenseArrayBase.from_list(i64, [b.size, *b.offsets]) for b in self.layout.buffers
         })
         return f
+
+    def chunk_types(self) -> list[MemRefType]:
+        """The L2 chunk buffers of streamed parameters (two slots each), none otherwise."""
+        from xdsl.dialects.builtin import IntegerType, Signedness
+
+        if self.chunk is None:
+            return []
+        ui8 = IntegerType(8, Signedness.UNSIGNED)
+        return [MemRefType(ui8, [2 * self.chunk_slot[name]]) for name in self.param_names]
 
     def param_type(self, name: str) -> MemRefType:
         array = self.layer.params[name]
@@ -284,6 +326,13 @@ class _LayerLowering:
         self.output_plan = output_copy(g, e, limits)
         self.param_plans = {name: channel_slice_copy(e, name, self.bytes_per_channel[name], limits, g.name)
                             for name in self.param_names}
+        if self.chunk is not None:  # L2 -> L1 from the chunk slot (tc % 2) instead of the whole parameter
+            self.param_plans = {
+                name: copy_plan([(e.c.size, bpc, e.space.const(bpc))], bpc,
+                                ((e.tc % 2) * self.chunk_slot[name]).named(f"{name}_chunk"),
+                                e.space.const(0), limits, f"layer '{g.name}' {name}")
+                for name, bpc in ((n, self.bytes_per_channel[n]) for n in self.param_names)
+            }
         new_channel_tile = e.space.eq(e.space.t % (h_count * w_count), 0).named("starts_c_tile")
         refetch_params = c_count > 1 and bool(self.param_names)
         params_double = refetch_params and self.copies(self.param_names[0]) == 2
@@ -322,6 +371,8 @@ class _LayerLowering:
             self.copy(self.output_plan, self.out, self.slot("out"), "l1_to_l2", "out", leaf)
             prefetch(leaf, False)
 
+        if self.chunk is not None:
+            self.read_chunk(0, ahead=0)
         self.fetch_params(0)
         self.fetch_inputs(0)
         if n == 1:
@@ -351,8 +402,31 @@ class _LayerLowering:
             emit()
 
     def fetch_params(self, leaf: Leaf) -> None:
+        if self.chunk is None:
+            for name in self.param_names:
+                self.copy(self.param_plans[name], self.params[name], self.slot(name), "l2_to_l1", name, leaf)
+            return
+        # streamed: this channel tile's chunk arrived in L2 slot tc % 2; move it to L1, then read
+        # the next chunk from L3 into the other slot (its previous chunk already reached L1)
+        self.body.emit(dory.L3WaitOp(L3_CHANNEL))
         for name in self.param_names:
-            self.copy(self.param_plans[name], self.params[name], self.slot(name), "l2_to_l1", name, leaf)
+            self.copy(self.param_plans[name], self.chunks[name], self.slot(name), "l2_to_l1", name, leaf)
+        e = self.e
+        self.when(e.space.lt(e.tc + 1, self.tiling.counts[2]).named("has_next_chunk"), leaf,
+                  lambda: self.read_chunk(leaf, ahead=1))
+
+    def read_chunk(self, leaf: Leaf, ahead: int) -> None:
+        """L3 -> L2: the parameters of channel tile tc + `ahead` into chunk slot (tc + ahead) % 2."""
+        e, g, em = self.e, self.g, self.emitter
+        tc = e.tc + ahead
+        channels = e.space.minimum(self.chunk, g.cout - tc * self.chunk)  # type: ignore[operator]
+        for name in self.param_names:
+            bpc = self.bytes_per_channel[name]
+            ext = em.value((tc * (self.chunk * bpc)).named(f"{name}_l3"), leaf)  # type: ignore[operator]
+            loc = em.value(((tc % 2) * self.chunk_slot[name]).named(f"{name}_slot"), leaf)
+            size = em.mixed((channels * bpc).named(f"{name}_chunk_bytes"), leaf)
+            self.body.emit(dory.L3StartOp(self.params[name], ext, self.chunks[name], loc, size=size, length=size,
+                                          stride=size, dir="l3_to_l2", channel=L3_CHANNEL))
 
     def fetch_inputs(self, leaf: Leaf) -> None:
         e, g = self.e, self.g
@@ -580,7 +654,12 @@ class _NetworkLowering:
             self.globals.append(memref.GlobalOp.get(
                 StringAttr(gname), mtype, dense_attr(np.ascontiguousarray(array)), constant=_unit(),
             ))
-            args.append(self.emit(memref.GetGlobalOp(gname, mtype)).results[0])
+            get = self.emit(memref.GetGlobalOp(gname, mtype))
+            if lowering.chunk is not None:
+                get.attributes[L3_ATTR] = _unit()
+            args.append(get.results[0])
+        for chunk_type in lowering.chunk_types():
+            args.append(self.emit(memref.AllocOp([], [], chunk_type)).results[0])
         args.append(self.destination(op.results[0]))
         self.emit(func.CallOp(fname, args, []))
 

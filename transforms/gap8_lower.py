@@ -9,7 +9,8 @@ Expects a module as `dory_xdsl.onnx_import` produces it (unfused, "nchw" `qnn` o
 4. `qnn-legalize-pulp`  ops with no single PULP-NN kernel -> exact sequences of kernel ops
 5. `qnn-widen-requant`  one requant constant width for the build-wide PULP-NN variant
 6. `qnn-tile`           Z3 tile choice per layer (options below are passed on)
-7. `convert-qnn-to-dory` explicit DMA / kernel-call code per layer
+7. `qnn-l3-tile`        layers whose parameters stream from L3 under the L2 budget (`l2-bytes`)
+8. `convert-qnn-to-dory` explicit DMA / kernel-call code per layer
 
 Each step is also a pass of its own, so `dory-opt -p` can run any prefix of the pipeline.
 `BACKEND_PASSES` is the single definition of this order: `dory compile`, the tiled and the host
@@ -33,6 +34,7 @@ BACKEND_PASSES = (
     "qnn-legalize-pulp",
     "qnn-widen-requant",
     "qnn-tile",
+    "qnn-l3-tile",
     "convert-qnn-to-dory",
 )
 
@@ -48,19 +50,22 @@ class Gap8LowerPass(ModulePass):
     double_buffer: bool = True
     timeout: float = 20.0
     """Z3 time limit per layer in seconds."""
+    l2_bytes: int = GAP8.l2_activation_bytes
+    """L2 bytes for activations and parameters (512,000 minus the code reservation)."""
 
     def steps(self) -> list[ModulePass]:
         """The passes this pipeline runs, configured, in order."""
         from dory_xdsl.registry import get_passes
+        from dory_xdsl.transforms.qnn_l3_tile import QnnL3TilePass
         from dory_xdsl.transforms.qnn_tile import QnnTilePass
 
         factories = get_passes()
-        return [
-            QnnTilePass(l1_bytes=self.l1_bytes, objective=self.objective,
-                        double_buffer=self.double_buffer, timeout=self.timeout)
-            if name == QnnTilePass.name else factories[name]()()
-            for name in BACKEND_PASSES
-        ]
+        configured = {
+            QnnTilePass.name: QnnTilePass(l1_bytes=self.l1_bytes, objective=self.objective,
+                                          double_buffer=self.double_buffer, timeout=self.timeout),
+            QnnL3TilePass.name: QnnL3TilePass(l2_bytes=self.l2_bytes),
+        }
+        return [configured.get(name) or factories[name]()() for name in BACKEND_PASSES]
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for step in self.steps():

@@ -165,3 +165,35 @@ func.func @main(%x: tensor<1x6x5x4xui8>) -> tensor<1x3x3x4xui8> {
 // CHECK-NEXT: }
 // CHECK-NOT:  scf.for %t
 // CHECK:      dory.depthwise %l1 (in = %{{.*}}, bufferC = %{{.*}}, out = %{{.*}}, weights = %{{.*}}, k = %{{.*}}, lambda = %{{.*}}) {out_mult = 1, out_shift = 3, dim_in_x = 5, dim_in_y = 7, ch_in = 4, dim_out_x = 3, dim_out_y = 3, ch_out = 4, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 0, padding_y_bottom = 0, padding_x_left = 1, padding_x_right = 1, stride_x = 2, stride_y = 2, flag_relu = 1, flag_batch_norm = 1, requant_bits = 64}
+
+// -----
+
+// The same conv streaming its parameters from L3 (dory.l3, as qnn-l3-tile sets it): the globals stay
+// in L3 and @main allocates two L2 chunk slots per parameter; the prologue reads chunks 0 and 1, and
+// each new channel tile waits for its chunk, moves it to L1 and reads the next chunk into the other slot.
+func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
+  %w = qnn.constant dense<1> : tensor<8x3x3x4xi8>
+  %k = qnn.constant dense<[1, 2, 3, 4, 5, 6, 7, 8]> : tensor<8xi32>
+  %l = qnn.constant dense<[8, 7, 6, 5, 4, 3, 2, 1]> : tensor<8xi32>
+  %c = qnn.conv2d %x, %w scale(%k, %l : tensor<8xi32>, tensor<8xi32>) {dory.l3 = {weights = "stream", chunk = 2 : i64, l2 = 176 : i64}, dory.tiling = #dory.tiling<tile = [8, 8, 2], count = [1, 1, 4], l1 = 1264, budget = 1400, double_buffer = true, objective = "cost", cycles = 2692, proved = true, solve_us = 1>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64, layout = "nhwc", requant = #qnn.requant<shift = 5, clip = [0, 255]>} : tensor<1x8x8x4xui8>, tensor<8x3x3x4xi8> -> tensor<1x8x8x8xui8>
+  func.return %c : tensor<1x8x8x8xui8>
+}
+
+// CHECK:      func.func @layer0_conv(%l1: memref<1400xi8>, %in: memref<1x8x8x4xui8>, %weights: memref<8x3x3x4xi8>, %k: memref<8xi32>, %lambda_: memref<8xi32>, %weights_l2: memref<144xui8>, %k_l2: memref<16xui8>, %lambda__l2: memref<16xui8>, %out: memref<1x8x8x8xui8>)
+// CHECK:      dory.l3_start %weights[%{{.*}}], %weights_l2[%{{.*}}] {size = 72, length = 72, stride = 72, dir = "l3_to_l2", channel = "params_l3"}
+// CHECK:      dory.l3_wait {channel = "params_l3"}
+// CHECK-NEXT: dory.dma_start %weights_l2[%{{.*}}], %l1[%{{.*}}] {size = 72, length = 72, stride = 72, dir = "l2_to_l1", channel = "weights"}
+// CHECK:      scf.for
+// CHECK:      scf.if %has_next {
+// CHECK-NEXT:   dory.l3_wait {channel = "params_l3"}
+// CHECK:        dory.dma_start %weights_l2[%next_weights_chunk], %l1[%next_weights_l1]
+// CHECK:        scf.if %next_has_next_chunk {
+// CHECK:          dory.l3_start %weights[%next_weights_l3], %weights_l2[%next_weights_slot] {size = %next_weights_chunk_bytes
+// CHECK:      func.func @main
+// CHECK-NEXT:   dory.l1_arena
+// CHECK-NEXT:   memref.get_global @layer0_conv_weights : memref<8x3x3x4xi8> {dory.l3}
+// CHECK-NEXT:   memref.get_global @layer0_conv_k : memref<8xi32> {dory.l3}
+// CHECK-NEXT:   memref.get_global @layer0_conv_lambda : memref<8xi32> {dory.l3}
+// CHECK-NEXT:   memref.alloc() : memref<144xui8>
+// CHECK-NEXT:   memref.alloc() : memref<16xui8>
+// CHECK-NEXT:   memref.alloc() : memref<16xui8>
