@@ -121,7 +121,10 @@ def _offsets(ta: np.ndarray, tb: np.ndarray) -> list[int]:
     start = max(-int(ta.max()), int(tb.min()) - 255)
     stop = min(255 - int(ta.min()), int(tb.max()))
     centre = (lo + hi) // 2
-    candidates = sorted(range(start, stop + 1), key=lambda c: (abs(c - centre), c))
+    # the MAX_OFFSET_SCAN nearest lie in this window (the terms may be far wider than 8 bits)
+    first = max(start, min(centre, stop) - MAX_OFFSET_SCAN)
+    last = min(stop, max(centre, start) + MAX_OFFSET_SCAN)
+    candidates = sorted(range(first, last + 1), key=lambda c: (abs(c - centre), c))
     return candidates[:MAX_OFFSET_SCAN]
 
 
