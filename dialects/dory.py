@@ -338,8 +338,72 @@ class L1ArenaOp(IRDLOperation):
         super().__init__(result_types=[MemRefType(i8, [size])])
 
 
+class _TransferOp(MixedParams):
+    """What `dory.dma_start` and `dory.l3_start` share: operands `%far[%ext], %near[%loc]` (the
+    first two operands and the next two), `size` / `length` / `stride` (constants or `index`
+    values), `dir` and `channel`; the syntax `op %far[%ext], %near[%loc] {size = .., length = ..,
+    stride = .., dir = "..", channel = ".."} : type(far), type(near)`."""
+
+    MIXED: ClassVar[tuple[str, ...]] = ("size", "length", "stride")
+    size = opt_prop_def(IntegerAttr)
+    length = opt_prop_def(IntegerAttr)
+    stride = opt_prop_def(IntegerAttr)
+    dir = prop_def(StringAttr)
+    channel = prop_def(StringAttr)
+    dynamic_params = opt_prop_def(ArrayAttr)
+
+    def __init__(self, far: SSAValue, ext: SSAValue, near: SSAValue, loc: SSAValue, *, size: Mixed,
+                 length: Mixed, stride: Mixed, dir: str, channel: str):
+        dynamic, props = split_mixed({"size": size, "length": length, "stride": stride})
+        super().__init__(  # type: ignore[call-arg]
+            operands=[far, ext, near, loc, dynamic],
+            properties={**props, "dir": StringAttr(dir), "channel": StringAttr(channel)},
+        )
+
+    @property
+    def is_2d(self) -> bool:
+        size, length = self.mixed("size"), self.mixed("length")
+        return not (size is length or (isinstance(size, int) and size == length))
+
+    def print(self, printer: Printer) -> None:
+        far, ext, near, loc = self.operands[:4]  # type: ignore[attr-defined]
+        _print_indexed(printer, far, ext)
+        printer.print_string(",")
+        _print_indexed(printer, near, loc)
+        printer.print_string(" ")
+        print_mixed_dict(printer, [*((n, self.mixed(n)) for n in self.MIXED), ("dir", self.dir.data),  # type: ignore[attr-defined]
+                                   ("channel", self.channel.data)])  # type: ignore[attr-defined]
+        printer.print_string(" : ")
+        printer.print_attribute(far.type)
+        printer.print_string(", ")
+        printer.print_attribute(near.type)
+
+    @classmethod
+    def parse(cls, parser: Parser):  # type: ignore[override]
+        name = cls.name  # type: ignore[attr-defined]
+        far, ext = _parse_indexed(parser)
+        parser.parse_punctuation(",")
+        near, loc = _parse_indexed(parser)
+        entries = parse_mixed_dict(parser, name)
+        extra = set(entries) - {*cls.MIXED, "dir", "channel"}
+        if extra:
+            parser.raise_error(f"{name} has no parameter(s) {sorted(extra)}")
+        parser.parse_punctuation(":")
+        far_type = parser.parse_type()
+        parser.parse_punctuation(",")
+        near_type = parser.parse_type()
+        values = _resolve_mixed(parser, entries, cls.MIXED, name)
+        for key in ("dir", "channel"):
+            if not isinstance(entries.get(key), str):
+                parser.raise_error(f"{name}: '{key}' must be a string")
+        index = IndexType()
+        return cls(parser.resolve_operand(far, far_type), parser.resolve_operand(ext, index),
+                   parser.resolve_operand(near, near_type), parser.resolve_operand(loc, index),
+                   dir=entries["dir"], channel=entries["channel"], **values)  # type: ignore[arg-type]
+
+
 @irdl_op_definition
-class DmaStartOp(MixedParams, IRDLOperation):
+class DmaStartOp(_TransferOp, IRDLOperation):
     """One DMA command between an L2 memref (at byte offset `ext`) and the L1 arena (at `loc`).
 
     `size` bytes in total; 1-D when `length` is `size` (the same constant or the same SSA
@@ -354,65 +418,11 @@ class DmaStartOp(MixedParams, IRDLOperation):
     """
 
     name = "dory.dma_start"
-    MIXED: ClassVar[tuple[str, ...]] = ("size", "length", "stride")
     l2 = operand_def(MemRefType)
     ext = operand_def(IndexType())
     l1 = operand_def(MemRefType)
     loc = operand_def(IndexType())
     dynamic = var_operand_def(IndexType())
-    size = opt_prop_def(IntegerAttr)
-    length = opt_prop_def(IntegerAttr)
-    stride = opt_prop_def(IntegerAttr)
-    dir = prop_def(StringAttr)
-    channel = prop_def(StringAttr)
-    dynamic_params = opt_prop_def(ArrayAttr)
-
-    def __init__(self, l2: SSAValue, ext: SSAValue, l1: SSAValue, loc: SSAValue, *, size: Mixed,
-                 length: Mixed, stride: Mixed, dir: str, channel: str):
-        dynamic, props = split_mixed({"size": size, "length": length, "stride": stride})
-        super().__init__(
-            operands=[l2, ext, l1, loc, dynamic],
-            properties={**props, "dir": StringAttr(dir), "channel": StringAttr(channel)},
-        )
-
-    @property
-    def is_2d(self) -> bool:
-        size, length = self.mixed("size"), self.mixed("length")
-        return not (size is length or (isinstance(size, int) and size == length))
-
-    def print(self, printer: Printer) -> None:
-        _print_indexed(printer, self.l2, self.ext)
-        printer.print_string(",")
-        _print_indexed(printer, self.l1, self.loc)
-        printer.print_string(" ")
-        print_mixed_dict(printer, [*((n, self.mixed(n)) for n in self.MIXED), ("dir", self.dir.data),
-                                   ("channel", self.channel.data)])
-        printer.print_string(" : ")
-        printer.print_attribute(self.l2.type)
-        printer.print_string(", ")
-        printer.print_attribute(self.l1.type)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> DmaStartOp:
-        l2, ext = _parse_indexed(parser)
-        parser.parse_punctuation(",")
-        l1, loc = _parse_indexed(parser)
-        entries = parse_mixed_dict(parser, cls.name)
-        extra = set(entries) - {*cls.MIXED, "dir", "channel"}
-        if extra:
-            parser.raise_error(f"{cls.name} has no parameter(s) {sorted(extra)}")
-        parser.parse_punctuation(":")
-        l2_type = parser.parse_type()
-        parser.parse_punctuation(",")
-        l1_type = parser.parse_type()
-        values = _resolve_mixed(parser, entries, cls.MIXED, cls.name)
-        for key in ("dir", "channel"):
-            if not isinstance(entries.get(key), str):
-                parser.raise_error(f"{cls.name}: '{key}' must be a string")
-        index = IndexType()
-        return cls(parser.resolve_operand(l2, l2_type), parser.resolve_operand(ext, index),
-                   parser.resolve_operand(l1, l1_type), parser.resolve_operand(loc, index),
-                   dir=entries["dir"], channel=entries["channel"], **values)  # type: ignore[arg-type]
 
     def verify_(self) -> None:
         self.verify_mixed()
@@ -963,7 +973,7 @@ L3_DIRECTIONS = ("l3_to_l2", "l2_to_l3")
 
 
 @irdl_op_definition
-class L3StartOp(MixedParams, IRDLOperation):
+class L3StartOp(_TransferOp, IRDLOperation):
     """One L3 (HyperRAM) request between an L3-resident memref (at byte offset `ext`) and an L2
     memref (at byte offset `loc`), issued from the cluster.
 
@@ -978,65 +988,11 @@ class L3StartOp(MixedParams, IRDLOperation):
     """
 
     name = "dory.l3_start"
-    MIXED: ClassVar[tuple[str, ...]] = ("size", "length", "stride")
     l3 = operand_def(MemRefType)
     ext = operand_def(IndexType())
     l2 = operand_def(MemRefType)
     loc = operand_def(IndexType())
     dynamic = var_operand_def(IndexType())
-    size = opt_prop_def(IntegerAttr)
-    length = opt_prop_def(IntegerAttr)
-    stride = opt_prop_def(IntegerAttr)
-    dir = prop_def(StringAttr)
-    channel = prop_def(StringAttr)
-    dynamic_params = opt_prop_def(ArrayAttr)
-
-    def __init__(self, l3: SSAValue, ext: SSAValue, l2: SSAValue, loc: SSAValue, *, size: Mixed,
-                 length: Mixed, stride: Mixed, dir: str, channel: str):
-        dynamic, props = split_mixed({"size": size, "length": length, "stride": stride})
-        super().__init__(
-            operands=[l3, ext, l2, loc, dynamic],
-            properties={**props, "dir": StringAttr(dir), "channel": StringAttr(channel)},
-        )
-
-    @property
-    def is_2d(self) -> bool:
-        size, length = self.mixed("size"), self.mixed("length")
-        return not (size is length or (isinstance(size, int) and size == length))
-
-    def print(self, printer: Printer) -> None:
-        _print_indexed(printer, self.l3, self.ext)
-        printer.print_string(",")
-        _print_indexed(printer, self.l2, self.loc)
-        printer.print_string(" ")
-        print_mixed_dict(printer, [*((n, self.mixed(n)) for n in self.MIXED), ("dir", self.dir.data),
-                                   ("channel", self.channel.data)])
-        printer.print_string(" : ")
-        printer.print_attribute(self.l3.type)
-        printer.print_string(", ")
-        printer.print_attribute(self.l2.type)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> L3StartOp:
-        l3, ext = _parse_indexed(parser)
-        parser.parse_punctuation(",")
-        l2, loc = _parse_indexed(parser)
-        entries = parse_mixed_dict(parser, cls.name)
-        extra = set(entries) - {*cls.MIXED, "dir", "channel"}
-        if extra:
-            parser.raise_error(f"{cls.name} has no parameter(s) {sorted(extra)}")
-        parser.parse_punctuation(":")
-        l3_type = parser.parse_type()
-        parser.parse_punctuation(",")
-        l2_type = parser.parse_type()
-        values = _resolve_mixed(parser, entries, cls.MIXED, cls.name)
-        for key in ("dir", "channel"):
-            if not isinstance(entries.get(key), str):
-                parser.raise_error(f"{cls.name}: '{key}' must be a string")
-        index = IndexType()
-        return cls(parser.resolve_operand(l3, l3_type), parser.resolve_operand(ext, index),
-                   parser.resolve_operand(l2, l2_type), parser.resolve_operand(loc, index),
-                   dir=entries["dir"], channel=entries["channel"], **values)  # type: ignore[arg-type]
 
     def verify_(self) -> None:
         self.verify_mixed()
