@@ -38,6 +38,14 @@ Algorithm (plan, find the peak, tile it, re-plan)
 
 A program that still cannot fit (a step whose smallest tilings with every movable tensor in L3
 exceed the budget) raises `DoryError` naming the step and the bytes needed and available.
+
+What the back end realises today (`transforms/qnn_l3_tile.py` runs this planner restricted to
+it: `L3Model(chunk_multiples=False)`, `activations_l3=False`, no upgrades): parameters copied
+whole before their layer, or streamed in chunks of exactly the layer's L1 channel tile through
+two L2 slots (`convert-qnn-to-dory`, `dory.l3_start` / `dory.l3_wait`). Not lowered yet:
+activations in L3 (input/output windows, `dory_xdsl.l3_schedule` describes the requests and the
+window-relative L1 copies, simulated bit-exactly in its tests), chunks spanning several L1
+channel tiles, and the prefetch / resident parameter modes.
 """
 
 from __future__ import annotations
