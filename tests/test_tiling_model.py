@@ -14,7 +14,18 @@ from dory_xdsl.errors import DoryError
 from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
 from dory_xdsl.target import CONV, DEPTHWISE, DEPTHWISE_LESS_4, GAP8, POINTWISE, Target
 from dory_xdsl.tiles import TileSizes, enumerate_tiles, l1_layout
-from dory_xdsl.tiling_model import candidates, clear_cache, evaluate, parallel_axis, tile_layer
+from dory_xdsl.tiling_model import (
+    FIELDS,
+    AxisTable,
+    axis_row,
+    candidates,
+    clear_cache,
+    evaluate,
+    parallel_axis,
+    tile_layer,
+    undominated,
+)
+from dory_xdsl.tiling_search import COST_FIELDS
 
 
 def test_memory_formula_conv_by_hand() -> None:
@@ -292,3 +303,26 @@ def test_z3_refutes_a_tiling_that_is_not_optimal() -> None:
         _prove(g, target, "cost", True, tables, worse, evaluate(g, sizes, target)["cycles"], 20.0, 10**8)
     with pytest.raises(AssertionError, match="disagree"):  # a value the tiling does not reach
         _prove(g, target, "cost", True, tables, found.best, found.value - 1, 20.0, 10**8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_layers(), st.booleans())
+def test_dropped_dominated_candidates_never_use_less_l1_or_fewer_cycles(g: LayerGeometry,
+                                                                       double_buffer: bool) -> None:
+    """The lemma behind `undominated`: swapping a dropped tile size for its dominator never
+    increases the L1 bytes nor the modelled cycles, whatever the other axes are."""
+    par = parallel_axis(g, GAP8)
+    sizes = {a: candidates(n, GAP8.num_cores if a == par else 0, "cost")
+             for a, n in (("h", g.h_out), ("w", g.w_out), ("c", g.cout))}
+    for axis, tiles in sizes.items():
+        table = AxisTable(axis, tuple(axis_row(g, GAP8, axis, t) for t in tiles))
+        kept = [tiles[i] for i in undominated(table)]
+        fields = {t: [table.rows[tiles.index(t)][FIELDS.index(f)] for f in COST_FIELDS] for t in tiles}
+        for dropped in set(tiles) - set(kept):
+            better = next(t for t in kept if all(a <= b for a, b in zip(fields[t], fields[dropped])))
+            others = [sizes[a] if a != axis else [None] for a in "hwc"]
+            for combo in itertools.product(*others):
+                pick = {a: v for a, v in zip("hwc", combo)}
+                old = evaluate(g, TileSizes(**{**pick, axis: dropped}), GAP8, double_buffer)
+                new = evaluate(g, TileSizes(**{**pick, axis: better}), GAP8, double_buffer)
+                assert new["l1_bytes"] <= old["l1_bytes"] and new["cycles"] <= old["cycles"]
