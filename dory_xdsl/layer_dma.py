@@ -1,17 +1,23 @@
-"""The DMA one tiled layer performs per inference, from its tiling alone (no IR).
+"""The DMA of one tiled layer: the copies of its tile schedule, and their totals (no IR).
 
-The copies are those of the tile schedule `convert-qnn-to-dory` emits, each split into commands
-by `dory_xdsl.tiles` (`input_copy`, `output_copy`, `channel_slice_copy`):
+`layer_plans` is the single definition of the copies `convert-qnn-to-dory` emits for a layer:
+the tile expressions (`dory_xdsl.tile_exprs`, checked against `tiles.enumerate_tiles`) and one
+symbolic command plan per L1 buffer (`tile_exprs.input_copy`, `output_copy`,
+`channel_slice_copy`), plus which tiles perform each copy:
 
 - tiles in `enumerate_tiles` order (channel tiles outermost, then rows, then columns);
-- the per-channel parameters (weights, bias, k, lambda) once per channel tile, L2 -> L1;
-- the input tile (both inputs of an add) once per tile, L2 -> L1, or once for the whole layer
-  when it is stationary (`stationary_input`);
-- the output tile once per tile, L1 -> L2.
+- the per-channel parameters (weights, bias, k, lambda) on the first tile of every channel tile
+  (`starts_channel_tile`), L2 -> L1;
+- the input tile (both inputs of an add) on every tile, L2 -> L1, or on tile 0 only when it is
+  stationary (`fixed_input`: a single tile, or a conv/linear layer with one spatial tile);
+- the output tile on every tile, L1 -> L2.
 
-Double buffering changes the order of these copies (prefetch), not which ones happen, so the
-totals do not depend on it. Zero rows/columns a tile materialises are cleared in L1 without
-the DMA and are not counted.
+The lowering builds its loop from `layer_plans`; `layer_dma` sums the same plans' bytes and
+commands (`SymbolicCopy.num_commands`) over the same tiles, so the report counts exactly what
+the lowered code issues. Double buffering changes the order of the copies (prefetch), not which
+ones happen; parameters streamed from L3 reach L1 from an L2 chunk slot with a plan of the same
+shape. Zero rows/columns a tile materialises are cleared in L1 without the DMA and are not
+counted.
 """
 
 from __future__ import annotations
@@ -20,20 +26,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dory_xdsl.layer_geometry import LayerGeometry
-from dory_xdsl.target import Target
-from dory_xdsl.tiles import (
-    CopyPlan,
-    TileSizes,
+from dory_xdsl.target import DmaLimits, Target
+from dory_xdsl.tile_exprs import (
+    Expr,
+    SymbolicCopy,
+    TileExprs,
     channel_slice_copy,
-    enumerate_tiles,
+    check_against_tiles,
     input_copy,
     output_copy,
-    parameter_bytes_per_channel,
+    tile_exprs,
 )
+from dory_xdsl.tiles import TileSizes, enumerate_tiles, parameter_bytes_per_channel
 
 L2_TO_L1 = "l2_to_l1"
 L1_TO_L2 = "l1_to_l2"
 PARAMETER_ORDER = ("weights", "bias", "k", "lambda")
+INPUT_BUFFERS = ("in", "in2")
 
 
 @dataclass(frozen=True)
@@ -54,45 +63,67 @@ class DmaCounts:
         return self.in_commands + self.out_commands
 
 
-def stationary_input(g: LayerGeometry, counts: tuple[int, int, int]) -> bool:
-    """Whether the input tile is fetched once for the layer: a single tile, or a conv/linear
-    layer (all input channels in every tile) with one spatial tile (as `tiles.l1_buffer_specs`)."""
-    h, w, c = counts
-    return h == w == c == 1 or (not g.channels_tied and h == w == 1)
+@dataclass(frozen=True)
+class LayerPlans:
+    """The tile expressions and DMA plans of one tiled layer's schedule (see the module docstring)."""
+
+    exprs: TileExprs
+    inputs: tuple[str, ...]  # the input L1 buffers ("in", and "in2" of an add); one plan for all
+    input: SymbolicCopy | None
+    output: SymbolicCopy | None
+    params: dict[str, SymbolicCopy | None]  # per-channel parameters present, in PARAMETER_ORDER
+    fixed_input: bool  # the input tile is fetched once, for tile 0
+    starts_channel_tile: Expr  # true on the first tile of a channel tile: its parameters are fetched
+
+    def input_tiles(self) -> range:
+        return range(1 if self.fixed_input else self.exprs.space.n)
+
+    def param_tiles(self) -> list[int]:
+        return [t for t in range(self.exprs.space.n) if self.starts_channel_tile.at(t)]
 
 
-def layer_copies(g: LayerGeometry, sizes: TileSizes, target: Target) -> Iterator[tuple[str, str, CopyPlan]]:
-    """(L1 buffer, direction, copy plan) of every copy of the layer's schedule, in order."""
-    tiles = enumerate_tiles(g, sizes)
-    counts = (len({t.index[1] for t in tiles}), len({t.index[2] for t in tiles}),
-              len({t.index[0] for t in tiles}))
-    stationary = stationary_input(g, counts)
+def tile_counts(g: LayerGeometry, sizes: TileSizes) -> tuple[int, int, int]:
+    """Tiles along (h, w, c), as `dory.tiling` records them."""
+    return -(-g.h_out // sizes.h), -(-g.w_out // sizes.w), -(-g.cout // sizes.c)
+
+
+def layer_plans(g: LayerGeometry, sizes: TileSizes, limits: DmaLimits) -> LayerPlans:
+    """The schedule's copies of a layer tiled with `sizes` (the lowering's single source)."""
+    nh, nw, nc = counts = tile_counts(g, sizes)
+    e = tile_exprs(g, (sizes.h, sizes.w, sizes.c), counts)
+    check_against_tiles(e, enumerate_tiles(g, sizes))
+    n = e.space.n
     per_channel = parameter_bytes_per_channel(g)
-    inputs = ("in", "in2") if g.kind == "add" else ("in",)
-    channel_tile = None
-    for t, tile in enumerate(tiles):
-        if tile.index[0] != channel_tile:
-            channel_tile = tile.index[0]
-            for name in PARAMETER_ORDER:
-                if name in per_channel:
-                    yield name, L2_TO_L1, channel_slice_copy(tile.out_c, per_channel[name], target)
-        if t == 0 or not stationary:
-            for name in inputs:
-                yield name, L2_TO_L1, input_copy(g, tile, target)
-        yield "out", L1_TO_L2, output_copy(g, tile, target)
+    return LayerPlans(
+        exprs=e,
+        inputs=INPUT_BUFFERS[:g.num_inputs],
+        input=input_copy(g, e, limits),
+        output=output_copy(g, e, limits),
+        params={name: channel_slice_copy(e, name, per_channel[name], limits, g.name)
+                for name in PARAMETER_ORDER if name in per_channel},
+        fixed_input=n == 1 or (not g.channels_tied and nh == nw == 1),
+        starts_channel_tile=e.space.eq(e.space.t % (nh * nw), 0).named("starts_c_tile"),
+    )
 
 
-def plan_bytes(plan: CopyPlan) -> int:
-    repeat = 1
-    for count, _, _ in plan.loops:
-        repeat *= count
-    return repeat * sum(t.size for t in plan.body)
+def scheduled_copies(plans: LayerPlans) -> Iterator[tuple[str, str, SymbolicCopy | None, list[int] | range]]:
+    """(L1 buffer, direction, plan, tiles performing it) of every copy of the schedule."""
+    params = plans.param_tiles()
+    for name, plan in plans.params.items():
+        yield name, L2_TO_L1, plan, params
+    for name in plans.inputs:
+        yield name, L2_TO_L1, plans.input, plans.input_tiles()
+    yield "out", L1_TO_L2, plans.output, range(plans.exprs.space.n)
 
 
 def layer_dma(g: LayerGeometry, sizes: TileSizes, target: Target) -> DmaCounts:
     """Total bytes and commands per direction of one execution of the layer."""
     totals = {L2_TO_L1: [0, 0], L1_TO_L2: [0, 0]}
-    for _, direction, plan in layer_copies(g, sizes, target):
-        totals[direction][0] += plan_bytes(plan)
-        totals[direction][1] += plan.num_transfers
+    for _, direction, plan, tiles in scheduled_copies(layer_plans(g, sizes, target.dma)):
+        if plan is None:
+            continue
+        for t in tiles:
+            commands = plan.num_commands(t)
+            totals[direction][0] += commands * plan.command.size.at(t)  # one size for all of a tile's commands
+            totals[direction][1] += commands
     return DmaCounts(*totals[L2_TO_L1], *totals[L1_TO_L2])

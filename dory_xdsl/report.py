@@ -4,7 +4,7 @@ For every layer (`LayerFigures`): the tile sizes and counts, L1 bytes used of th
 layer's own L2 buffers (inputs, output, parameters) and the bytes live in L2 while it runs
 (from the L2 plan), the parameter bytes read from L3 (`dory_l3_read`: L3 -> L2, one request
 per parameter buffer), the cluster DMA bytes and commands per direction (L2 -> L1, L1 -> L2;
-from `dory_xdsl.layer_dma`, i.e. the tiling and `dory_xdsl.tiles`' command plans), the modelled
+from `dory_xdsl.layer_dma`: the lowering's own command plans, counted from the tiling), the modelled
 cycles of the tiling model's cost model, whether the tiling optimum was proved and the solve
 time. In total (`NetworkReport`): the sums, the L2 plan's peak against its liveness lower bound
 and the L2 budget, the L3 image size, and the compile time per stage.

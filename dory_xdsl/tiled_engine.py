@@ -50,6 +50,8 @@ class DmaStats:
     commands: int = 0
     bytes_in: int = 0  # L2 -> L1
     bytes_out: int = 0  # L1 -> L2
+    commands_in: int = 0  # L2 -> L1 (of `commands`)
+    commands_out: int = 0  # L1 -> L2
     l3_bytes_in: int = 0  # L3 -> L2
     l3_bytes_out: int = 0  # L2 -> L3
 
@@ -192,8 +194,10 @@ class _Machine:
         self.run.dma.commands += 1
         if op.dir.data == "l2_to_l1":
             self.run.dma.bytes_in += size
+            self.run.dma.commands_in += 1
         else:
             self.run.dma.bytes_out += size
+            self.run.dma.commands_out += 1
 
     def l3_start(self, op: dory.L3StartOp, env: dict, pending: dict[str, list[_Pending]]) -> None:
         """An L3 request: checked now, performed at its `dory.l3_wait` (like a DMA command). The

@@ -12,7 +12,7 @@ from onnx_graphs import EXAMPLES, example_networks, require_examples
 from dory_xdsl import cli
 from dory_xdsl.compile import CompileOptions, compile_module, golden_inputs
 from dory_xdsl.host_engine import build_and_run
-from dory_xdsl.layer_dma import layer_copies, layer_dma, stationary_input
+from dory_xdsl.layer_dma import layer_dma, layer_plans, scheduled_copies
 from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
 from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
 from dory_xdsl.onnx_import import import_onnx_file
@@ -116,10 +116,11 @@ def test_layer_dma_moves_each_output_and_parameter_once(g):
         assert dma.out_commands >= h.count * w.count * c.count
         per_channel = g.weights_per_channel * g.weight_bytes + g.has_bias * g.bias_bytes + 2 * g.requant_bytes
         fetched = h.fetched * w.fetched * g.cin * g.act_bytes * g.num_inputs
-        if g.channels_tied or stationary_input(g, (h.count, w.count, c.count)):
+        plans = layer_plans(g, sizes, GAP8.dma)
+        if g.channels_tied or plans.fixed_input:
             inputs = fetched  # tied: each channel tile fetches its own channels; else fetched once
         else:
             inputs = fetched * c.count  # all input channels again for every channel tile
         assert dma.in_bytes == g.cout * per_channel + inputs
-        copies = list(layer_copies(g, sizes, GAP8))
-        assert sum(1 for name, _, _ in copies if name == "out") == h.count * w.count * c.count
+        out_tiles = [tiles for name, _, _, tiles in scheduled_copies(plans) if name == "out"]
+        assert list(out_tiles[0]) == list(range(h.count * w.count * c.count))

@@ -35,8 +35,9 @@ every tile (`tile_exprs.copy_plan`: 1-D/2-D commands within the GAP-8 limits, di
 or grouped only where that holds on all tiles), repeated by inner `scf.for` loops where the
 plan has loops (e.g. the CHW gather of a depthwise input, one command per channel), with
 per-tile sizes as `index` operands of `dory.dma_start`. A copy that is empty on some tiles is
-guarded by an `scf.if`. Channels: one per buffer ("in", "in2", "weights", "bias", "k",
-"lambda", "out"). Per iteration:
+guarded by an `scf.if`. The plans, and which tiles perform each copy, are
+`dory_xdsl.layer_dma.layer_plans` (the compile report counts the same). Channels: one per
+buffer ("in", "in2", "weights", "bias", "k", "lambda", "out"). Per iteration:
 
     wait for this tile's inputs / parameters
     if t+1 < N: start tile t+1's input (and, when t+1 starts a channel tile, its parameters)
@@ -93,21 +94,12 @@ from dory_xdsl.errors import DoryError
 from dory_xdsl.kernel_layers import LAYER_OPS, KernelLayer, kernel_layer
 from dory_xdsl.target import GAP8, Target
 from dory_xdsl.tensors import dense_attr, element_type
-from dory_xdsl.tile_exprs import (
-    Expr,
-    SymbolicCopy,
-    channel_slice_copy,
-    check_against_tiles,
-    copy_plan,
-    input_copy,
-    output_copy,
-    tile_exprs,
-)
-from dory_xdsl.tiles import L1Layout, TileSizes, enumerate_tiles, l1_layout, parameter_bytes_per_channel
+from dory_xdsl.layer_dma import INPUT_BUFFERS, layer_plans
+from dory_xdsl.layer_dma import PARAMETER_ORDER as PARAM_ORDER
+from dory_xdsl.tile_exprs import Expr, SymbolicCopy, copy_plan
+from dory_xdsl.tiles import L1Layout, TileSizes, l1_layout, parameter_bytes_per_channel
 from dory_xdsl.transforms.qnn_tile import TILING
 
-PARAM_ORDER = ("weights", "bias", "k", "lambda")
-INPUT_BUFFERS = ("in", "in2")
 L3_ATTR = "dory.l3"  # set by qnn-l3-tile on a layer that streams its parameters from L3
 L3_CHANNEL = "params_l3"
 CHUNK_ALIGN = 8
@@ -316,16 +308,16 @@ class _LayerLowering:
 
     def schedule(self) -> None:
         g, limits = self.g, self.target.dma
-        h_count, w_count, c_count = self.tiling.counts
-        self.e = e = tile_exprs(g, self.tiling.sizes, self.tiling.counts)
-        tiles = enumerate_tiles(g, self.sizes)
-        check_against_tiles(e, tiles)
+        c_count = self.tiling.counts[2]
+        plans = layer_plans(g, self.sizes, limits)  # the copies and the tiles doing them, shared with the report
+        if plans.exprs.counts != self.tiling.counts:
+            raise DoryError(f"layer '{g.name}': its dory.tiling counts {list(self.tiling.counts)} do not match "
+                            f"its tile sizes {list(self.tiling.sizes)} (stale tiling? re-run qnn-tile)")
+        self.e = e = plans.exprs
         n = e.space.n
-        fixed_input = n == 1 or (not g.channels_tied and h_count == w_count == 1)
-        self.input_plan = input_copy(g, e, limits)
-        self.output_plan = output_copy(g, e, limits)
-        self.param_plans = {name: channel_slice_copy(e, name, self.bytes_per_channel[name], limits, g.name)
-                            for name in self.param_names}
+        fixed_input = plans.fixed_input
+        self.input_plan, self.output_plan = plans.input, plans.output
+        self.param_plans = {name: plans.params[name] for name in self.param_names}
         if self.chunk is not None:  # L2 -> L1 from the chunk slot (tc % 2) instead of the whole parameter
             self.param_plans = {
                 name: copy_plan([(e.c.size, bpc, e.space.const(bpc))], bpc,
@@ -333,7 +325,7 @@ class _LayerLowering:
                                 e.space.const(0), limits, f"layer '{g.name}' {name}")
                 for name, bpc in ((n, self.bytes_per_channel[n]) for n in self.param_names)
             }
-        new_channel_tile = e.space.eq(e.space.t % (h_count * w_count), 0).named("starts_c_tile")
+        new_channel_tile = plans.starts_channel_tile
         refetch_params = c_count > 1 and bool(self.param_names)
         params_double = refetch_params and self.copies(self.param_names[0]) == 2
         input_double = not fixed_input and self.copies("in") == 2
