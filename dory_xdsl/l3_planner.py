@@ -40,7 +40,7 @@ A program that still cannot fit (a step whose smallest tilings with every movabl
 exceed the budget) raises `DoryError` naming the step and the bytes needed and available.
 
 What the back end realises today (`transforms/qnn_l3_tile.py` runs this planner restricted to
-it: `L3Model(chunk_multiples=False)`, `activations_l3=False`, no upgrades): parameters copied
+it: `L3Model(lowered_only=True)`, `activations_l3=False`, no upgrades): parameters copied
 whole before their layer, or streamed in chunks of exactly the layer's L1 channel tile through
 two L2 slots (`convert-qnn-to-dory`, `dory.l3_start` / `dory.l3_wait`). Not lowered yet:
 activations in L3 (input/output windows, `dory_xdsl.l3_schedule` describes the requests and the
@@ -61,6 +61,7 @@ from dory_xdsl.layer_geometry import LayerGeometry
 from dory_xdsl.tiles import TileSizes
 
 MODES = ("resident", "prefetch", "whole", "stream", "none")
+UNREALISABLE = 10**12  # the deficit of a layer whose placement has no tiling
 
 
 @dataclass(frozen=True)
@@ -204,8 +205,14 @@ class _State:
             # parameters of other layers are live at a step only when upgraded (prefetch /
             # resident): take them from the current modes with each layer's smallest tiling
             for i in layers:
-                tilings[i] = self._smallest(i)
+                smallest = self._smallest(i)
+                if smallest is None:
+                    deficits[i] = UNREALISABLE
+                else:
+                    tilings[i] = smallest
             for i in layers:
+                if i in deficits:
+                    continue
                 step = self.p.steps[i]
                 allowance = self.budget - self.fixed_live(i, tilings, in_l3) - self.margin[i]
                 choice = best_tiling(step.geometry, step.l1, self.placement(step), step.cycles, allowance,  # type: ignore[arg-type]
@@ -227,7 +234,7 @@ class _State:
         """Cycles of the previous step a prefetch of layer `i`'s parameters could hide."""
         return self.p.steps[i - 1].cycles if i > 0 and i not in self.no_prefetch else 0
 
-    def _smallest(self, i: int) -> L2Tiling:
+    def _smallest(self, i: int) -> L2Tiling | None:
         step = self.p.steps[i]
         return smallest_tiling(step.geometry, step.l1, self.placement(step), step.cycles,  # type: ignore[arg-type]
                                self.model, self.alignment)

@@ -66,9 +66,10 @@ class L3Model:
     bytes_per_cycle: float = 1.0
     latency_cycles: int = 100
     tile_overhead_cycles: int = 200  # per L2 tile: request programming, waits, loop
-    chunk_multiples: bool = True
-    """Whether an L2 channel tile may span several L1 channel tiles (False: exactly one, or all
-    channels; what `convert-qnn-to-dory` lowers today)."""
+    lowered_only: bool = False
+    """Only the L2 tiles `convert-qnn-to-dory` realises: a channel tile is exactly one L1 channel
+    tile (or all channels); an output in L3 is written whole after the layer (no row tiles); an
+    input in L3 is read in windows of one L1 row tile (all columns and channels)."""
 
 
 @dataclass(frozen=True)
@@ -226,9 +227,16 @@ def candidates(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, compu
     cutting rows saves no L2: the tensors are whole anyway)."""
     windowed = any(placement.inputs_l3) or placement.output_l3
     rows_opts = row_options(g, l1) if windowed else [g.h_out]
+    channel_opts = channel_options(g, l1)
+    if model.lowered_only:
+        channel_opts = sorted({l1.c, g.cout})
+        if any(placement.inputs_l3):
+            rows_opts = [] if placement.output_l3 and l1.h < g.h_out else [l1.h]
+        elif placement.output_l3:
+            rows_opts = [g.h_out]
     out = []
     for rows in rows_opts:
-        for channels in channel_options(g, l1) if model.chunk_multiples else sorted({l1.c, g.cout}):
+        for channels in channel_opts:
             tiled_both = rows < g.h_out and channels < g.cout
             for order in (ORDERS if tiled_both else ORDERS[:1]):
                 out.append(evaluate(g, rows, channels, order, placement, compute_cycles, model, alignment,
@@ -249,7 +257,8 @@ def best_tiling(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, comp
 
 
 def smallest_tiling(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, compute_cycles: int,
-                    model: L3Model = L3Model(), alignment: int = 8) -> L2Tiling:
-    """The tiling with the smallest own L2 footprint (ties: the cheapest)."""
+                    model: L3Model = L3Model(), alignment: int = 8) -> L2Tiling | None:
+    """The tiling with the smallest own L2 footprint (ties: the cheapest); None when the
+    placement has no tiling (`L3Model.lowered_only`: input and output both in L3)."""
     return min(candidates(g, l1, placement, compute_cycles, model, alignment),
-               key=lambda t: (t.l2_bytes, t.cycles, t.num_tiles))
+               key=lambda t: (t.l2_bytes, t.cycles, t.num_tiles), default=None)

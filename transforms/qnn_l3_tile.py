@@ -32,7 +32,7 @@ from dory_xdsl.l3_tiling import L3Model
 from dory_xdsl.target import GAP8
 
 L3_ATTR = "dory.l3"
-LOWERED = L3Model(chunk_multiples=False)
+LOWERED = L3Model(lowered_only=True)
 
 
 @dataclass(frozen=True)
