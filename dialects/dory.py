@@ -40,7 +40,9 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntAttr,
     IntegerAttr,
+    IntegerType,
     MemRefType,
+    Signedness,
     StringAttr,
     i64,
 )
@@ -564,6 +566,32 @@ class CopyOp(IRDLOperation):
             raise VerifyException(f"dory.copy: {a} and {b} differ in size")
 
 
+@irdl_op_definition
+class FillOp(IRDLOperation):
+    """Set every element of the L2 buffer `dst` to `value` (a constant block, e.g. the zero-point
+    padding of a `qnn.concat`: no bytes stored in the weights image). C: an element loop."""
+
+    name = "dory.fill"
+    dst = operand_def(MemRefType)
+    value = prop_def(IntegerAttr)
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$dst attr-dict `:` type($dst)"
+
+    def __init__(self, dst: SSAValue, value: int):
+        super().__init__(operands=[dst], properties={"value": _int(value)})
+
+    def verify_(self) -> None:
+        t = _byte_memref(self.dst, "dst")
+        elem = t.element_type
+        if not isinstance(elem, IntegerType):
+            raise VerifyException(f"dory.fill: {t} is not a memref of integers")
+        bits, value = elem.width.data, self.value.value.data
+        unsigned = elem.signedness.data == Signedness.UNSIGNED
+        lo, hi = (0, 2**bits - 1) if unsigned else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        if not lo <= value <= hi:
+            raise VerifyException(f"dory.fill: value {value} does not fit {t.element_type}")
+
+
 # ----------------------------------------------------------------------------- kernel calls
 
 
@@ -1026,6 +1054,6 @@ class L3WaitOp(IRDLOperation):
 Dory = Dialect(
     "dory",
     [L1ArenaOp, DmaStartOp, DmaWaitOp, L3StartOp, L3WaitOp, ZeroOp, TransposeOp, SliceOp, ConcatOp,
-     CopyOp, *KERNEL_OPS],
+     CopyOp, FillOp, *KERNEL_OPS],
     [TilingAttr],
 )

@@ -154,6 +154,8 @@ class _Machine:
             dst = env[op.dst]
             index = tuple(slice(o, o + s) for o, s in zip(op.offsets.get_values(), dst.shape))  # type: ignore[union-attr]
             dst[...] = env[op.src][index]  # type: ignore[index]
+        elif isinstance(op, dory.FillOp):
+            env[op.dst][...] = op.value.value.data  # type: ignore[index]
         elif isinstance(op, dory.ConcatOp):
             env[op.dst][...] = np.concatenate([env[s] for s in op.srcs], axis=op.axis.value.data)  # type: ignore[index]
         else:

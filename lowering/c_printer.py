@@ -20,7 +20,7 @@ One `match op:` dispatch per kind of function, in the style of xDSL's CSL printe
   of the L2 C array with `DORY_WEIGHTS_L2`; marked `dory.l3`: its L3 address, and the layer
   streams it with `dory.l3_start` / `dory.l3_wait` = `dory_ram_read` / `dory_ram_wait`), one team fork per `func.call` with per-layer
   cycle counters and golden checksums, and L2 data ops (`dory.copy`, `dory.transpose`,
-  `dory.slice`, `dory.concat`) as byte/element loops.
+  `dory.slice`, `dory.concat`, `dory.fill`) as byte/element loops.
 
 Every number in the C comes from the IR; the printer decides only names and L2 placement.
 Generated code includes only `pmsis.h` and `pulp_nn_kernels.h` (no libc headers).
@@ -472,7 +472,7 @@ def count_inputs(main: func.FuncOp) -> int:
 def _writes(op: Operation, index: int) -> bool:
     if isinstance(op, func.CallOp):
         return index == len(op.operands) - 1
-    if isinstance(op, dory.CopyOp | dory.TransposeOp | dory.SliceOp | dory.ConcatOp):
+    if isinstance(op, dory.CopyOp | dory.TransposeOp | dory.SliceOp | dory.ConcatOp | dory.FillOp):
         return op.operands[index] is op.dst
     return False
 
@@ -615,6 +615,11 @@ class NetworkPrinter:
                     src_terms = list(enumerate(_strides(shape)))
                     self.element_loops(op.dst, src, shape, src_terms, dst_strides, 0, start * dst_strides[axis])
                     start += shape[axis]
+            case dory.FillOp():
+                count = num_bytes(op.dst.type) // elem_bytes(op.dst.type)  # type: ignore[arg-type]
+                w.open(f"for (uint32_t d0 = 0; d0 < {count}; d0++)")
+                w.line(f"(({c_type(op.dst.type)} *){self.ref(op.dst)})[d0] = {_int(op.value)};")  # type: ignore[arg-type]
+                w.close()
             case func.ReturnOp():
                 w.line("pi_cl_l1_free(NULL, l1, %d);" % self.l1_size)
             case _:

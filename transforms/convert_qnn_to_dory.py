@@ -17,6 +17,15 @@ Expects fused, NHWC qnn IR whose layer ops carry `dory.tiling` (run `qnn-fuse-re
   parameters (`memref.get_global`) and calls the layers in order. Reshape, transpose, slice and
   concat become `dory.copy` / `dory.transpose` / `dory.slice` / `dory.concat` on L2 buffers.
 
+Constants that are not layer parameters (a `qnn.constant` operand of an L2 data op, of a layer's
+activation input, or a network output; e.g. the zero-point padding blocks the QDQ importer
+concatenates to a conv input) get an L2 buffer just before their first user, live to their last
+use like an activation. A constant whose elements are all equal (the padding blocks) is a
+`memref.alloc` set by `dory.fill` (an element loop in C: no bytes in the weights image, no L3
+read); any other becomes a read-only `memref.global` `@constant<N>` fetched with
+`memref.get_global` like a layer parameter (in weights.bin, copied L3 -> L2 before its user, or
+the L2 array with `DORY_WEIGHTS_L2`).
+
 Tile schedule (one layer). The N tiles of `dory_xdsl.tiles.enumerate_tiles` (channel tiles
 outermost, then rows, then columns) are one flattened `scf.for %t = 0 to N` whose body
 decomposes t into (tile_c, tile_h, tile_w) = (t / (nh*nw), t / nw % nh, t % nw) and computes
@@ -567,6 +576,7 @@ class _NetworkLowering:
         self.values: dict[SSAValue, SSAValue] = {}
         self.globals: list[Operation] = []
         self.functions: list[Operation] = []
+        self.constant_globals: list[str] = []
 
     def run(self) -> None:
         old_block = self.main.body.block
@@ -606,6 +616,9 @@ class _NetworkLowering:
                 layer_index += 1
             else:
                 self.data_op(op)
+        for v in ret.arguments:
+            if isinstance(v.owner, qnn.ConstantOp):
+                self.value(v, ret)  # a constant network output: filled (or copied below)
         for v, out in zip(ret.arguments, outputs):
             if self.destinations.get(v) is not out:
                 self.emit(dory.CopyOp(self.value(v, ret), out))
@@ -620,10 +633,29 @@ class _NetworkLowering:
         return op
 
     def value(self, v: SSAValue, user: Operation) -> SSAValue:
+        if v not in self.values and isinstance(v.owner, qnn.ConstantOp):
+            self.constant(v)
         if v not in self.values:
             what = v.owner.name if isinstance(v.owner, Operation) else "value"
             raise DoryError(f"{user.name}: operand produced by {what} cannot be placed in L2 memory")
         return self.values[v]
+
+    def constant(self, v: SSAValue) -> None:
+        """An L2 buffer holding the `qnn.constant` `v`, placed before its first user: a
+        `dory.fill` when every element is equal, else a read-only `memref.global`."""
+        array = qnn.constant_array(v)
+        assert array is not None
+        if array.size and np.all(array == array.reshape(-1)[0]):
+            self.emit(dory.FillOp(self.destination(v), int(array.reshape(-1)[0])))
+            return
+        gname = f"constant{len(self.constant_globals)}"
+        self.constant_globals.append(gname)
+        mtype = memref_of(v.type)  # type: ignore[arg-type]
+        self.globals.append(memref.GlobalOp.get(
+            StringAttr(gname), mtype, dense_attr(np.ascontiguousarray(array)), constant=_unit(),
+        ))
+        self.values[v] = self.emit(memref.GetGlobalOp(gname, mtype)).results[0]
+        self.destinations.pop(v, None)  # a network output: copied from the global at the end
 
     def destination(self, result: SSAValue) -> SSAValue:
         dest = self.destinations.get(result)
