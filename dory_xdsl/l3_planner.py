@@ -40,12 +40,14 @@ A program that still cannot fit (a step whose smallest tilings with every movabl
 exceed the budget) raises `DoryError` naming the step and the bytes needed and available.
 
 What the back end realises today (`transforms/qnn_l3_tile.py` runs this planner restricted to
-it: `L3Model(lowered_only=True)`, `activations_l3=False`, no upgrades): parameters copied
-whole before their layer, or streamed in chunks of exactly the layer's L1 channel tile through
-two L2 slots (`convert-qnn-to-dory`, `dory.l3_start` / `dory.l3_wait`). Not lowered yet:
-activations in L3 (input/output windows, `dory_xdsl.l3_schedule` describes the requests and the
-window-relative L1 copies, simulated bit-exactly in its tests), chunks spanning several L1
-channel tiles, and the prefetch / resident parameter modes.
+it: `L3Model(lowered_only=True)`, no upgrades): parameters copied whole before their layer, or
+streamed in chunks of exactly the layer's L1 channel tile through two L2 slots; activations in
+L3 written whole by their producer (through an L2 staging buffer) and read by consumers in
+windows of one L1 row tile (`convert-qnn-to-dory`, `dory.l3_start` / `dory.l3_wait`). Not
+lowered yet: output windows (a producer tiled by rows or channels into L3, so a layer with its
+input and output both in L3), chunks spanning several L1 tiles, and the prefetch / resident
+parameter modes; `dory_xdsl.l3_schedule` describes the general L2 tile schedule (requests and
+window-relative L1 copies, simulated bit-exactly in its tests).
 """
 
 from __future__ import annotations
@@ -96,9 +98,11 @@ class Program:
         return dict(self.sizes)[tensor]
 
     def live_range(self, tensor: str) -> tuple[int, int]:
+        """Steps during which a tensor in L2 is live. Network inputs and outputs are buffers the
+        application provides: inputs live from the start, outputs over the whole program."""
         producers = [i for i, s in enumerate(self.steps) if s.output == tensor]
         consumers = [i for i, s in enumerate(self.steps) if tensor in s.inputs]
-        first = producers[0] if producers else 0
+        first = producers[0] if producers and tensor not in self.outputs else 0
         last = len(self.steps) - 1 if tensor in self.outputs else max([first, *consumers])
         return first, last
 
@@ -299,8 +303,11 @@ def _move_a_tensor(state: _State, deficits: dict[int, int], notes: list[str]) ->
     candidates = [name for name, _ in state.p.sizes
                   if state.activations_l3 and name not in state.in_l3 and state.p.movable(name)
                   and state.ranges[name][0] <= worst <= state.ranges[name][1]]
+    if deficits[worst] >= UNREALISABLE:
+        raise DoryError(f"L2 memory: only {state.budget:,} B are available: '{step.name}' would need its input and "
+                        "output both in L3, which the lowering does not support yet")
     if not candidates:
-        where = "its activations in L3 and" if state.activations_l3 else ""
+        where = "its activations in L3 and " if state.activations_l3 else ""
         raise DoryError(f"L2 memory: {state.budget + deficits[worst]:,} B are live at '{step.name}' even with "
                         f"{where}its weights streamed, only {state.budget:,} B are available "
                         f"(short by {deficits[worst]:,} B)")
