@@ -3,8 +3,10 @@
 Every op of `func.func @main` is one step, in program order: a layer op (`LAYER_OPS`) with its
 `LayerGeometry` (`dory_xdsl.kernel_layers`), the L1 tile sizes and modelled cycles of its
 `dory.tiling`; any other op (reshape, transpose, slice, concat) an L2 data step. Tensors are
-@main's SSA values (arguments and op results; qnn constants are parameters, not tensors), with
-their sizes in bytes.
+@main's SSA values (arguments and op results), with their sizes in bytes. A layer's qnn constants
+are its parameters, not tensors; a constant operand of a data step (the zero-point padding of a
+QDQ conv input) is a tensor with no producer, so the planner keeps it in L2 from the start of the
+network (an upper bound: `convert-qnn-to-dory` fills it just before its first user).
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ def program_of(module: ModuleOp) -> Program:
         if isinstance(op, func.ReturnOp):
             outputs = tuple(name(v) for v in op.arguments)
             break
-        operands = tuple(name(v) for v in op.operands if not isinstance(v.owner, qnn.ConstantOp))
         if isinstance(op, LAYER_OPS):
             layer = kernel_layer(op, layer_index)
             tiling = op.attributes.get("dory.tiling")
@@ -61,5 +62,5 @@ def program_of(module: ModuleOp) -> Program:
                               TileSizes(*tiling.sizes), tiling.cycles.data))
             layer_index += 1
         else:
-            steps.append(Step(f"{op.name}#{len(steps)}", operands, name(op.results[0])))
+            steps.append(Step(f"{op.name}#{len(steps)}", tuple(map(name, op.operands)), name(op.results[0])))
     return Program(tuple(steps), tuple(sizes), inputs, outputs)
