@@ -197,3 +197,36 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // CHECK-NEXT:   memref.alloc() : memref<144xui8>
 // CHECK-NEXT:   memref.alloc() : memref<16xui8>
 // CHECK-NEXT:   memref.alloc() : memref<16xui8>
+
+// -----
+
+// Constants feeding L2 data ops (the QDQ importer's zero-point padding: a qnn.concat of the input
+// with constant blocks) get an L2 buffer just before their first user. A block of equal elements is
+// a memref.alloc set by dory.fill (one buffer for both uses, no data stored); other data is a
+// read-only memref.global @constant<N>. A constant network output is filled in place (uniform) or
+// copied from its global.
+func.func @main(%x: tensor<1x2x3x4xui8>) -> (tensor<1x6x3x4xui8>, tensor<1x2x2xi8>, tensor<2xui8>) {
+  %a = qnn.constant dense<211> : tensor<1x1x3x4xui8>
+  %b = qnn.constant dense<[[[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]]> : tensor<2x3x4xui8>
+  %r = qnn.reshape %b : (tensor<2x3x4xui8>) -> tensor<1x2x3x4xui8>
+  %c = qnn.concat %a, %x, %a, %r {axis = 1 : i64} : (tensor<1x1x3x4xui8>, tensor<1x2x3x4xui8>, tensor<1x1x3x4xui8>, tensor<1x2x3x4xui8>) -> tensor<1x6x3x4xui8>
+  %o = qnn.constant dense<-3> : tensor<1x2x2xi8>
+  %p = qnn.constant dense<[1, 9]> : tensor<2xui8>
+  func.return %c, %o, %p : tensor<1x6x3x4xui8>, tensor<1x2x2xi8>, tensor<2xui8>
+}
+
+// CHECK:      "memref.global"() <{sym_name = "constant0", type = memref<2x3x4xui8>, initial_value = dense<{{\[\[\[}}1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], {{.*}} : tensor<2x3x4xui8>, sym_visibility = "private", constant}>
+// CHECK-NEXT: "memref.global"() <{sym_name = "constant1", type = memref<2xui8>, initial_value = dense<[1, 9]> : tensor<2xui8>
+// CHECK-NOT:  "memref.global"
+// CHECK:      func.func @main(%[[X:.*]]: memref<1x2x3x4xui8>, %[[OUT0:.*]]: memref<1x6x3x4xui8>, %[[OUT1:.*]]: memref<1x2x2xi8>, %[[OUT2:.*]]: memref<2xui8>) {
+// CHECK-NEXT:   dory.l1_arena
+// CHECK-NEXT:   %[[G:.*]] = memref.get_global @constant0 : memref<2x3x4xui8>
+// CHECK-NEXT:   %[[R:.*]] = memref.alloc() : memref<1x2x3x4xui8>
+// CHECK-NEXT:   dory.copy %[[G]], %[[R]] : memref<2x3x4xui8>, memref<1x2x3x4xui8>
+// CHECK-NEXT:   %[[PAD:.*]] = memref.alloc() : memref<1x1x3x4xui8>
+// CHECK-NEXT:   dory.fill %[[PAD]] {value = 211 : i64} : memref<1x1x3x4xui8>
+// CHECK-NEXT:   dory.concat(%[[PAD]], %[[X]], %[[PAD]], %[[R]] : {{.*}}) into %[[OUT0]] {axis = 1 : i64}
+// CHECK-NEXT:   dory.fill %[[OUT1]] {value = -3 : i64} : memref<1x2x2xi8>
+// CHECK-NEXT:   %[[P:.*]] = memref.get_global @constant1 : memref<2xui8>
+// CHECK-NEXT:   dory.copy %[[P]], %[[OUT2]] : memref<2xui8>, memref<2xui8>
+// CHECK-NEXT:   func.return
