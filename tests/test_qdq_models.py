@@ -67,12 +67,13 @@ def test_model_matches_tflite_micro(model, capsys):
         assert int(isolated) <= 1, f"{model}: a {op} layer is {isolated} LSB from TFLite on its own"
 
 
-# Models the GAP-8 back end compiles today, with the engines checked on them (each under ~15 s).
-# Not yet: kws_ref_model and person_detect (the zero-point padding concat of qnn.constant blocks
-# is not placed in L2), pretrainedResnet_quant (TFLM's residual add has an input offset that
-# pulp_nn_add cannot take and no exact kernel sequence is known for it).
+# Models the GAP-8 back end compiles today, with the engines checked on them (each under ~15 s;
+# kws_ref_model's conv input is padded with its zero point by a concat of dory.fill blocks).
+# person_detect is exact too (tiled ~19 s, host ~26 s: left out for time). Not yet:
+# pretrainedResnet_quant (TFLM's residual add has an input offset that pulp_nn_add cannot take and
+# no exact kernel sequence is known for it).
 BACKEND_CASES = [("micro_speech_quantized", "tiled"), ("ad01_int8", "tiled"), ("vww_96_int8", "tiled"),
-                 ("micro_speech_quantized", "host")]
+                 ("kws_ref_model", "tiled"), ("micro_speech_quantized", "host")]
 
 
 @pytest.mark.parametrize("model, engine", BACKEND_CASES)
