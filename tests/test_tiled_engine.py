@@ -195,3 +195,46 @@ def test_engine_rejects_reading_a_tile_before_its_wait():
     wait.erase()
     with pytest.raises(AssertionError, match="while a DMA on channel 'in'"):
         run_tiled(lowered, [rng.integers(0, 256, (1, 8, 8, 4), dtype=np.uint8)])
+
+
+def padded_conv_module(rng):
+    """A conv whose input is padded by concatenating constant blocks (as the QDQ importer pads with
+    a non-zero zero point): rows of 211 (a uniform block: `dory.fill`) above and below, a column of
+    varying data (a read-only global) on the right."""
+
+    def build(x):
+        top = _const(np.full((1, 1, 6, 3), 211, dtype=np.uint8))
+        rows = qnn.ConcatOp([top, x, top], 1, tensor_type((1, 8, 6, 3), np.uint8)).result
+        side = _const(rng.integers(0, 256, (1, 8, 1, 3), dtype=np.uint8))
+        padded = qnn.ConcatOp([rows, side], 2, tensor_type((1, 8, 7, 3), np.uint8)).result
+        weight = _const(rng.integers(-128, 128, (4, 3, 3, 3), dtype=np.int8))
+        kk = _const(rng.integers(1, 40, (4,)).astype(np.int32))
+        lam = _const(rng.integers(-2000, 2000, (4,)).astype(np.int32))
+        return qnn.Conv2dOp(padded, weight, tensor_type((1, 6, 5, 4), np.uint8), strides=(1, 1),
+                            pads=(0, 0, 0, 0), dilations=(1, 1), group=1, layout="nhwc", k=kk, lambda_=lam,
+                            requant=qnn.RequantAttr(10, 0, 255)).result
+
+    return _module(build, [(1, 6, 6, 3)])
+
+
+@pytest.mark.parametrize("l1_bytes", [36_700, 700])
+def test_constant_padding_blocks_are_placed_in_l2(l1_bytes):
+    rng = np.random.default_rng(5)
+    module = padded_conv_module(rng)
+    lowered = compile_tiled(module.clone(), l1_bytes=l1_bytes)
+    fills = [op for op in lowered.walk() if isinstance(op, dory.FillOp)]
+    assert [op.value.value.data for op in fills] == [211]  # one buffer for both uses of the block
+    tiles = tiled_matches_reference(module, rng, l1_bytes=l1_bytes)
+    assert (tiles == 1) == (l1_bytes > 1000), tiles
+
+
+def test_constant_padding_blocks_on_the_host():
+    """The printed C (fill loop, L3 -> L2 read of the global, concat loops) on the host runtime."""
+    from dory_xdsl.host_engine import host_engine
+
+    rng = np.random.default_rng(6)
+    module = padded_conv_module(rng)
+    x = rng.integers(0, 256, (1, 6, 6, 3), dtype=np.uint8)
+    expected = evaluate(module, [x]).outputs
+    got = host_engine(module, [x]).outputs
+    np.testing.assert_array_equal(got[0], expected[0])
