@@ -314,8 +314,43 @@ def constant_array(value: SSAValue):
     return to_numpy(owner.value) if isinstance(owner, ConstantOp) else None
 
 
+class _AccumulatingOp(QnnOp):
+    """Shared operands of `qnn.conv2d` and `qnn.linear`: input, i8 weights, optional i32 bias,
+    optional fused requantization (`k`, `lambda` operands and the `requant` property)."""
+
+    input = operand_def(TensorType)
+    weight = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    k = opt_operand_def(TensorType)
+    lambda_ = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    requant = opt_prop_def(RequantAttr)
+
+    traits = traits_def(Pure())
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    assembly_format = (
+        "$input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)? "
+        "(`scale` `(` $k^ `,` $lambda_ `:` type($k) `,` type($lambda_) `)`)? "
+        "attr-dict `:` type($input) `,` type($weight) `->` type($result)"
+    )
+
+    def _weight_type(self) -> TensorType:
+        w_t = _tensor(self.weight, "weight")
+        if _int_elem(w_t, "weight") != IntegerType(8):
+            raise VerifyException(f"weight must hold i8 (signed 8-bit) integers, got {w_t.element_type}")
+        return w_t
+
+    def _check_bias_and_requant(self, cout: int) -> None:
+        if self.bias is not None:
+            b_t = _tensor(self.bias, "bias")
+            if b_t.get_shape() != (cout,) or b_t.element_type != IntegerType(32):
+                raise VerifyException(f"bias must be tensor<{cout}xi32>, got {b_t}")
+        _check_requant(self.k, self.lambda_, self.requant, cout)
+        _check_result_elem(self.result, self.requant)
+
+
 @irdl_op_definition
-class Conv2dOp(QnnOp):
+class Conv2dOp(_AccumulatingOp):
     """Grouped 2-D convolution with optional bias and optional fused requantization.
 
     `acc[n, co, y, x] = bias[co] + sum_{ci, ky, kx} in[n, g*Cin_g + ci, y*sy + ky*dy - pad_t,
@@ -330,27 +365,12 @@ class Conv2dOp(QnnOp):
     """
 
     name = "qnn.conv2d"
-    input = operand_def(TensorType)
-    weight = operand_def(TensorType)
-    bias = opt_operand_def(TensorType)
-    k = opt_operand_def(TensorType)
-    lambda_ = opt_operand_def(TensorType)
-    result = result_def(TensorType)
 
     strides = prop_def(DenseArrayBase)
     pads = prop_def(DenseArrayBase)
     dilations = prop_def(DenseArrayBase)
     group = prop_def(IntegerAttr)
     layout = prop_def(StringAttr)
-    requant = opt_prop_def(RequantAttr)
-
-    traits = traits_def(Pure())
-    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
-    assembly_format = (
-        "$input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)? "
-        "(`scale` `(` $k^ `,` $lambda_ `:` type($k) `,` type($lambda_) `)`)? "
-        "attr-dict `:` type($input) `,` type($weight) `->` type($result)"
-    )
 
     def __init__(
         self,
@@ -386,9 +406,7 @@ class Conv2dOp(QnnOp):
     def check(self) -> None:
         layout = _layout(self.layout)
         in_t = _check_activation(self.input, "input")
-        w_t = _tensor(self.weight, "weight")
-        if _int_elem(w_t, "weight") != IntegerType(8):
-            raise VerifyException(f"weight must hold i8 (signed 8-bit) integers, got {w_t.element_type}")
+        w_t = self._weight_type()
         n, (h, w, cin) = _check_rank(in_t, 4, "input")[0], hw_c(in_t.get_shape(), layout)
         wshape = _check_rank(w_t, 4, "weight")
         if layout == "nchw":
@@ -408,12 +426,7 @@ class Conv2dOp(QnnOp):
                 f"weight has {cin_g} input channels per group, expected {cin // group} "
                 f"({cin} input channels, group {group})"
             )
-        if self.bias is not None:
-            b_t = _tensor(self.bias, "bias")
-            if b_t.get_shape() != (cout,) or b_t.element_type != IntegerType(32):
-                raise VerifyException(f"bias must be tensor<{cout}xi32>, got {b_t}")
-        _check_requant(self.k, self.lambda_, self.requant, cout)
-        _check_result_elem(self.result, self.requant)
+        self._check_bias_and_requant(cout)
         ho, wo = pool_out(h, kh, sy, pt + pb, dy), pool_out(w, kw, sx, pl + pr, dx)
         if ho < 1 or wo < 1:
             raise VerifyException(f"kernel {kh}x{kw} does not fit the padded {h}x{w} input")
@@ -421,28 +434,13 @@ class Conv2dOp(QnnOp):
 
 
 @irdl_op_definition
-class LinearOp(QnnOp):
+class LinearOp(_AccumulatingOp):
     """Fully connected layer: `acc[n, o] = bias[o] + sum_i in[n, i] * w[o, i]` (32-bit wrap).
 
     Optional fused requantization exactly as `qnn.conv2d` (per output neuron).
     """
 
     name = "qnn.linear"
-    input = operand_def(TensorType)
-    weight = operand_def(TensorType)
-    bias = opt_operand_def(TensorType)
-    k = opt_operand_def(TensorType)
-    lambda_ = opt_operand_def(TensorType)
-    result = result_def(TensorType)
-    requant = opt_prop_def(RequantAttr)
-
-    traits = traits_def(Pure())
-    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
-    assembly_format = (
-        "$input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)? "
-        "(`scale` `(` $k^ `,` $lambda_ `:` type($k) `,` type($lambda_) `)`)? "
-        "attr-dict `:` type($input) `,` type($weight) `->` type($result)"
-    )
 
     def __init__(
         self,
@@ -463,19 +461,12 @@ class LinearOp(QnnOp):
 
     def check(self) -> None:
         in_t = _check_activation(self.input, "input")
-        w_t = _tensor(self.weight, "weight")
-        if _int_elem(w_t, "weight") != IntegerType(8):
-            raise VerifyException(f"weight must hold i8 (signed 8-bit) integers, got {w_t.element_type}")
+        w_t = self._weight_type()
         n, cin = _check_rank(in_t, 2, "input")
         cout, win = _check_rank(w_t, 2, "weight")
         if win != cin:
             raise VerifyException(f"weight has {win} input features, the input has {cin}")
-        if self.bias is not None:
-            b_t = _tensor(self.bias, "bias")
-            if b_t.get_shape() != (cout,) or b_t.element_type != IntegerType(32):
-                raise VerifyException(f"bias must be tensor<{cout}xi32>, got {b_t}")
-        _check_requant(self.k, self.lambda_, self.requant, cout)
-        _check_result_elem(self.result, self.requant)
+        self._check_bias_and_requant(cout)
         _check_shape(self.result, (n, cout))
 
 
