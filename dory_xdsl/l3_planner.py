@@ -307,9 +307,9 @@ def _move_a_tensor(state: _State, deficits: dict[int, int], notes: list[str]) ->
         raise DoryError(f"L2 memory: only {state.budget:,} B are available: '{step.name}' would need its input and "
                         "output both in L3, which the lowering does not support yet")
     if not candidates:
-        where = "its activations in L3 and " if state.activations_l3 else ""
+        moved = " and the activations that may go to L3 in L3" if state.activations_l3 else ""
         raise DoryError(f"L2 memory: {state.budget + deficits[worst]:,} B are live at '{step.name}' even with "
-                        f"{where}its weights streamed, only {state.budget:,} B are available "
+                        f"its weights streamed{moved}, only {state.budget:,} B are available "
                         f"(short by {deficits[worst]:,} B)")
     best = None
     for name in candidates:
