@@ -736,7 +736,8 @@ def _field(name: str) -> str:
     return name + "_" if name in ("in", "lambda") else name
 
 
-SIGNED_PARAMS = ("lambda", "out_add")  # the avgpool's int32 arguments
+SIGNED_PARAMS = ("lambda", "out_add",  # the avgpool's int32 arguments
+                 "mul_a", "add_a", "mul_b", "add_b", "lo", "hi")  # dory.add_requant's
 
 CONV_PARAMS = (
     "out_mult", "out_shift", "dim_in_x", "dim_in_y", "ch_in", "dim_out_x", "dim_out_y", "ch_out",
@@ -943,6 +944,50 @@ class AddOp(KernelOp):
     ch_im_in = opt_prop_def(IntegerAttr)
 
 
+
+ADD_REQUANT_PARAMS = ("mul_a", "add_a", "shift_a", "mul_b", "add_b", "shift_b", "shift", "lo", "hi")
+
+
+@irdl_op_definition
+class AddRequantOp(KernelOp):
+    """`dory_add_requant`: the `qnn.add` semantics on HWC ui8 tiles, for adds `pulp_nn_add` cannot
+    compute (offsets, large multipliers, ...). Not a PULP-NN function: a `static` C helper of the
+    generated `network.c`, run SPMD (each core a contiguous chunk of the tile).
+
+    `out = clip(((((in1*mul_a + add_a) >> shift_a) + ((in2*mul_b + add_b) >> shift_b)) >> shift),
+    lo, hi)` in wrapping int32 arithmetic with arithmetic shifts; `mul_*`, `add_*` are int32,
+    the shifts in [0, 31], the clip within [0, 255]."""
+
+    name = "dory.add_requant"
+    C_FUNCTION: ClassVar[str] = "dory_add_requant"
+    BUFFERS: ClassVar[tuple[tuple[str, bool], ...]] = (("in1", False), ("in2", False), ("out", False))
+    PARAMS: ClassVar[tuple[str, ...]] = (*ADD_REQUANT_PARAMS, "dim_im_in_h", "dim_im_in_w", "ch_im_in")
+    C_ARGS: ClassVar[tuple[str, ...]] = ("in1", "in2", "out", *PARAMS)
+    STATIC: ClassVar[tuple[str, ...]] = ADD_REQUANT_PARAMS
+    in1 = operand_def(IndexType())
+    in2 = operand_def(IndexType())
+    out = operand_def(IndexType())
+    mul_a = opt_prop_def(IntegerAttr)
+    add_a = opt_prop_def(IntegerAttr)
+    shift_a = opt_prop_def(IntegerAttr)
+    mul_b = opt_prop_def(IntegerAttr)
+    add_b = opt_prop_def(IntegerAttr)
+    shift_b = opt_prop_def(IntegerAttr)
+    shift = opt_prop_def(IntegerAttr)
+    lo = opt_prop_def(IntegerAttr)
+    hi = opt_prop_def(IntegerAttr)
+    dim_im_in_h = opt_prop_def(IntegerAttr)
+    dim_im_in_w = opt_prop_def(IntegerAttr)
+    ch_im_in = opt_prop_def(IntegerAttr)
+
+    def check_params(self, p: Mapping[str, Mixed]) -> None:
+        for name in ("shift_a", "shift_b", "shift"):
+            if not 0 <= p[name] <= 31:  # type: ignore[operator]
+                raise VerifyException(f"{name} {p[name]} is not in [0, 31]")
+        if not 0 <= p["lo"] <= p["hi"] <= 255:  # type: ignore[operator]
+            raise VerifyException(f"clip [{p['lo']}, {p['hi']}] is not a non-empty range within [0, 255]")
+
+
 POOL_DIMS = (
     "dim_im_in_x", "dim_im_in_y", "ch_im_in", "dim_im_out_x", "dim_im_out_y", "dim_kernel_x",
     "dim_kernel_y", "padding_t", "padding_b", "padding_l", "padding_r", "stride_x", "stride_y",
@@ -993,7 +1038,8 @@ class AvgPoolOp(_PoolBase):
 
 
 KERNEL_OPS: tuple[type[KernelOp], ...] = (
-    ConvOp, PointwiseOp, DepthwiseOp, DepthwiseLess4Op, LinearOp, LinearOut32Op, AddOp, MaxPoolOp, AvgPoolOp,
+    ConvOp, PointwiseOp, DepthwiseOp, DepthwiseLess4Op, LinearOp, LinearOut32Op, AddOp, AddRequantOp, MaxPoolOp,
+    AvgPoolOp,
 )
 
 

@@ -16,7 +16,10 @@ parameter arrays in the layout the kernel reads (all derived at compile time):
 - add: `qnn.add` with add_a = add_b = 0 and one of shift_a/shift_b zero is exactly
   `(a*m1 + b*m2) >> d` (`m1 = mul_a << shift_b`, ...), which `pulp_nn_add` computes when the
   multipliers are in [0, 32767], the clip is [0, 255], the total shift is below 32 and the
-  shifted sum stays below 2^16 (`qnn-legalize-pulp` rewrites other adds into kernel sequences).
+  shifted sum stays below 2^16 (`qnn-legalize-pulp` rewrites other adds into kernel sequences
+  where it can). Any other ui8 add (offsets, large multipliers, ...) becomes the generated C
+  helper `dory_add_requant` (scalars: the nine `qnn.add` parameters, `add_requant_args`),
+  tiled exactly like `pulp_nn_add`.
 - maxpool (not wider than its input: the kernel pools rows in place); avgpool with mul, add >= 0 and clip [0, 255] (`flag_requant` unless mul = 1, add =
   shift = 0), and no unsigned overflow of `sum*mul`.
 
@@ -215,13 +218,22 @@ def _add(op: qnn.AddOp, index: int, name: str) -> KernelLayer:
     shape = _shape(op.lhs)
     if len(shape) != 4 or shape[0] != 1:
         raise _fail(op, name, f"add needs a [1, H, W, C] activation, got {list(shape)}")
-    mults = add_multipliers(op)
-    if isinstance(mults, str):
-        raise _fail(op, name, mults)
     _, h, w, c = shape
     g = LayerGeometry("add", h, w, c, c, name=name)
+    mults = add_multipliers(op)
+    if isinstance(mults, str):
+        return KernelLayer(op, index, g, [op.lhs, op.rhs], add_requant_args(op))
     m1, m2, d = mults
     return KernelLayer(op, index, g, [op.lhs, op.rhs], {"out_mult1": m1, "out_mult2": m2, "out_shift": d})
+
+
+def add_requant_args(op: qnn.AddOp) -> dict[str, int]:
+    """The nine `dory_add_requant` arguments of `op`: its parameters with the multipliers and
+    offsets reduced to int32 (the semantics wrap them to 32 bits anyway)."""
+    args = {name: op.param(name) for name in qnn.AddOp.PARAMS}
+    for name in ("mul_a", "add_a", "mul_b", "add_b"):
+        args[name] = ((args[name] + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    return args
 
 
 def _pool(op: qnn.MaxPoolOp | qnn.AvgPoolOp, index: int, name: str) -> KernelLayer:

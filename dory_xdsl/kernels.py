@@ -12,6 +12,8 @@ Conventions (mirroring the C arguments):
   variant) or `int64` (64-bit variant) per output channel and only read on the batch-norm path;
 - the output tile size is given explicitly (`out_hw`), as in the C call.
 
+`add_requant` models the generated C helper `dory_add_requant` (plain C, not PULP-NN).
+
 Quirks modelled: the int16 truncation of the `out_mult` (relu-only) path, `flag_batch_norm`
 alone being ignored, CHW depthwise input, unsigned avgpool requant arithmetic, and the max pool
 overwriting its input (`maxpool` returns the input buffer as the kernel leaves it).
@@ -114,6 +116,12 @@ def add(x1, x2, *, out_mult1, out_mult2, out_shift):
     m2 = int(np.uint16(out_mult2).astype(np.int16))
     s = np.asarray(x1).astype(np.int64) * m1 + np.asarray(x2).astype(np.int64) * m2
     return clip8(((s & 0xFFFFFFFF) >> out_shift) & 0xFFFF)
+
+
+def add_requant(x1, x2, **params: int) -> np.ndarray:
+    """`dory_add_requant` (the generated C helper, not PULP-NN): exactly `qnn.add` with the nine
+    parameters `mul_a, add_a, shift_a, mul_b, add_b, shift_b, shift, lo, hi` (clip in [0, 255])."""
+    return ref.add(np.asarray(x1), np.asarray(x2), **params).astype(np.uint8)
 
 
 def maxpool(x, *, kernel_hw, out_hw, pads, strides):

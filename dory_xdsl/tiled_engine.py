@@ -342,6 +342,12 @@ class _Machine:
             y = kernels.add(region("in1", count, shape=shape), region("in2", count, shape=shape),
                             out_mult1=p["out_mult1"], out_mult2=p["out_mult2"], out_shift=p["out_shift"])
             write("out", y)
+        elif isinstance(op, dory.AddRequantOp):
+            shape = (p["dim_im_in_h"], p["dim_im_in_w"], p["ch_im_in"])
+            count = shape[0] * shape[1] * shape[2]
+            y = kernels.add_requant(region("in1", count, shape=shape), region("in2", count, shape=shape),
+                                    **{name: p[name] for name in dory.ADD_REQUANT_PARAMS})
+            write("out", y)
         elif isinstance(op, (dory.MaxPoolOp, dory.AvgPoolOp)):
             shape = (p["dim_im_in_y"], p["dim_im_in_x"], p["ch_im_in"])
             x = region("in", shape[0] * shape[1] * shape[2], shape=shape)

@@ -532,10 +532,14 @@ class _LayerLowering:
                       "num_o_neurons": co, "flag_relu": 1, "flag_batch_norm": 1,
                       "requant_bits": g.requant_bits}
         elif kind == "add":
-            op_class = dory.AddOp
             buffers["in1"] = buffers.pop("in")
-            params = {"out_mult1": s["out_mult1"], "out_mult2": s["out_mult2"], "out_shift": s["out_shift"],
-                      "dim_im_in_h": ho, "dim_im_in_w": wo, "ch_im_in": co}
+            dims = {"dim_im_in_h": ho, "dim_im_in_w": wo, "ch_im_in": co}
+            if "mul_a" in s:  # no pulp_nn_add form: the generated C helper
+                op_class, params = dory.AddRequantOp, {**s, **dims}
+            else:
+                op_class = dory.AddOp
+                params = {"out_mult1": s["out_mult1"], "out_mult2": s["out_mult2"], "out_shift": s["out_shift"],
+                          **dims}
         else:
             op_class = dory.MaxPoolOp if kind == "maxpool" else dory.AvgPoolOp
             params = {
