@@ -298,26 +298,25 @@ def plan_l3(program: Program, budget: int, model: L3Model = L3Model(), alignment
 
 
 def _move_a_tensor(state: _State, deficits: dict[int, int], notes: list[str]) -> None:
-    worst = max(deficits, key=lambda i: (deficits[i], -i))
+    # the layer short of most bytes (data steps only when no layer is short: layers can be tiled)
+    worst = max(deficits, key=lambda i: (state.p.steps[i].is_layer, deficits[i], -i))
     step = state.p.steps[worst]
     candidates = [name for name, _ in state.p.sizes
                   if state.activations_l3 and name not in state.in_l3 and state.p.movable(name)
                   and state.ranges[name][0] <= worst <= state.ranges[name][1]]
-    if deficits[worst] >= UNREALISABLE:
-        raise DoryError(f"L2 memory: only {state.budget:,} B are available: '{step.name}' would need its input and "
-                        "output both in L3, which the lowering does not support yet")
-    if not candidates:
+    best = None
+    for name in candidates:
+        tilings, after = state.solve(state.in_l3 | {name})
+        if max(after.values(), default=0) >= UNREALISABLE:
+            continue  # a layer would have its input and output both in L3 (not lowered)
+        key = (after.get(worst, 0) > 0, max(after.values(), default=0), sum(t.cycles for t in tilings.values()), name)
+        if best is None or key < best[0]:
+            best = (key, name)
+    if best is None:
         moved = " and the activations that may go to L3 in L3" if state.activations_l3 else ""
         raise DoryError(f"L2 memory: {state.budget + deficits[worst]:,} B are live at '{step.name}' even with "
                         f"its weights streamed{moved}, only {state.budget:,} B are available "
                         f"(short by {deficits[worst]:,} B)")
-    best = None
-    for name in candidates:
-        tilings, after = state.solve(state.in_l3 | {name})
-        key = (after.get(worst, 0) > 0, max(after.values(), default=0), sum(t.cycles for t in tilings.values()), name)
-        if best is None or key < best[0]:
-            best = (key, name)
-    assert best is not None
     state.in_l3.add(best[1])
     notes.append(f"'{best[1]}' moved to L3 (step '{step.name}' was short by {deficits[worst]:,} B)")
 
