@@ -34,13 +34,14 @@ import numpy as np
 from xdsl.dialects.builtin import IntegerType, Signedness, TensorType
 from xdsl.ir import Operation, SSAValue
 
-from dory_xdsl.dialects import qnn
+from dory_xdsl.dialects import dory, qnn
 from dory_xdsl.errors import DoryError
 from dory_xdsl.layer_geometry import LayerGeometry
 from dory_xdsl.tensors import to_numpy
 
 LAYER_OPS = (qnn.Conv2dOp, qnn.LinearOp, qnn.AddOp, qnn.MaxPoolOp, qnn.AvgPoolOp)
 UI8 = IntegerType(8, Signedness.UNSIGNED)
+ADD_REQUANT = dory.AddRequantOp.C_FUNCTION  # the generated C helper
 
 
 @dataclass
@@ -57,6 +58,12 @@ class KernelLayer:
     @property
     def name(self) -> str:
         return self.geometry.name
+
+    @property
+    def kernel(self) -> str:
+        """The C function each tile calls: the geometry's PULP-NN kernel, or the generated
+        `dory_add_requant` for an add with no `pulp_nn_add` form."""
+        return ADD_REQUANT if "mul_a" in self.scalars else self.geometry.kernel
 
 
 def layer_name(op: Operation, index: int) -> str:

@@ -9,7 +9,7 @@ Expects fused, NHWC qnn IR whose layer ops carry `dory.tiling` (run `qnn-fuse-re
   see `dory_xdsl.kernel_layers`);
 - one `func.func @layer<N>_<kind>(%l1, inputs..., params..., %out)` per layer, holding its
   whole tile schedule; attributes `dory.layer` (N, the golden-data layer number), `dory.kernel`
-  (the PULP-NN function), `dory.tiling` and `dory.l1_buffers` (`{name = array<size, offset of
+  (the C function each tile calls: PULP-NN or the generated `dory_add_requant`), `dory.tiling` and `dory.l1_buffers` (`{name = array<size, offset of
   copy 0[, copy 1]>}`, the fixed L1 offsets of `dory_xdsl.tiles.l1_layout`);
 - `func.func @main(inputs..., outputs...)` taking the network inputs and output buffers as
   memrefs: it creates the L1 arena (`dory.l1_arena`, the L1 budget), allocates one L2 buffer
@@ -281,7 +281,7 @@ class _LayerLowering:
         self.body.finish()
         f = func.FuncOp(self.fname, ([a.type for a in args], []), Region(block))
         f.attributes["dory.layer"] = IntegerAttr(self.layer.index, i64)
-        f.attributes["dory.kernel"] = StringAttr(self.g.kernel)
+        f.attributes["dory.kernel"] = StringAttr(self.layer.kernel)
         f.attributes["dory.tiling"] = self.tiling
         f.attributes["dory.l1_buffers"] = DictionaryAttr({
             b.name: DenseArrayBase.from_list(i64, [b.size, *b.offsets]) for b in self.layout.buffers
@@ -534,7 +534,7 @@ class _LayerLowering:
         elif kind == "add":
             buffers["in1"] = buffers.pop("in")
             dims = {"dim_im_in_h": ho, "dim_im_in_w": wo, "ch_im_in": co}
-            if "mul_a" in s:  # no pulp_nn_add form: the generated C helper
+            if layer.kernel == dory.AddRequantOp.C_FUNCTION:  # no pulp_nn_add form
                 op_class, params = dory.AddRequantOp, {**s, **dims}
             else:
                 op_class = dory.AddOp
