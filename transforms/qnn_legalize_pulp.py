@@ -19,7 +19,8 @@ chosen by `dory_xdsl.pulp_legalize`, which checks it on the whole input range:
    `(x*mul + add) >> shift`, plus an offset `c` / `-c` that moves both terms into [0, 255]
    without changing their sum), and a plain `qnn.add` (offsets 0) sums them; an input with no
    offset stays raw and keeps its multiplier in the final add.
-Ops with no exact rewrite are left alone (the back end then reports why they have no kernel).
+Ops with no exact rewrite are left alone: the back end runs such an add with its generic C helper
+(`dory_add_requant`, plain C on the same tiles) and reports why a requant has no kernel.
 
 Layer bookkeeping: every layer op created here that is not the original layer carries the
 discardable attribute `qnn.legalized`: `"input"` (it computes an operand of another layer, no
