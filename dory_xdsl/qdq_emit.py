@@ -179,7 +179,7 @@ class QuantizeEmitter:
         count = value.kernel[0] * value.kernel[1]
         same = float(x.scale) == float(scale) and x.zp == zp and not any(value.pads)
         exact = exact_avgpool(count, x.offset, lo, hi) if same else None
-        p = exact or avgpool_requant(x.scale, x.zp, scale, zp)
+        p = exact or avgpool_requant(x.scale, x.zp, scale, zp, count)
         result = self.emit.emit(qnn.AvgPoolOp(
             x.act.value, self.emit.tensor_type(value.shape, elem), kernel=value.kernel, strides=value.strides,
             pads=value.pads, mul=p.mul, add=p.add, shift=p.shift, lo=lo, hi=hi))

@@ -226,20 +226,31 @@ class PoolParams:
     shift: int
 
 
-def avgpool_requant(scale_in: float, zp_in: int, scale_out: float, zp_out: int, bits: int = 8) -> PoolParams:
+def avgpool_requant(scale_in: float, zp_in: int, scale_out: float, zp_out: int, count: int = 1,
+                    bits: int = 8) -> PoolParams:
     """Average pooling `zp_out + round(scale_in*(mean - zp_in) / scale_out)` (zero points in the
-    domain of the pooled values).
+    domain of the pooled values) over windows of `count` unsigned `bits`-bit values.
 
     With equal scales and zero points (what TFLite requires) this is `floor(mean + 1/2)`,
     exactly TFLite's `(sum +- count/2) / count` except on exact ties of negative signed means
     (TFLite rounds those away from zero, this up): only possible for an even window size.
-    Different scales use the ratio rounded to `bits + 12` fraction bits."""
+    Different scales use the ratio with as many fraction bits (at most `bits + 12`) as keep
+    `pulp_nn_avgpool`'s unsigned 32-bit arithmetic exact: `sum*mul < 2^32`, `max*mul + add < 2^31`,
+    `mul > 0`, `add >= 0`; when no precision allows that (a negative offset), the full-precision
+    form is returned: exact for the reference engine, rejected by the back end with its reason."""
     if float(scale_in) == float(scale_out) and zp_in == zp_out:
         return PoolParams(2, 1, 1)
     ratio = float(scale_in) / float(scale_out)
-    shift = bits + 12
-    mul = round(ratio * (1 << shift))
-    add = round((zp_out + 0.5 - ratio * zp_in) * (1 << shift))
-    if mul <= 0:
+    top = (1 << bits) - 1
+
+    def at(shift: int) -> PoolParams:
+        return PoolParams(round(ratio * (1 << shift)), round((zp_out + 0.5 - ratio * zp_in) * (1 << shift)), shift)
+
+    for shift in range(bits + 12, -1, -1):
+        p = at(shift)
+        if p.mul > 0 and p.add >= 0 and top * count * p.mul < 1 << 32 and top * p.mul + p.add < 1 << 31:
+            return p
+    p = at(bits + 12)
+    if p.mul <= 0:
         raise ValueError(f"the pooling scale ratio {ratio} is not representable")
-    return PoolParams(mul, add, shift)
+    return p

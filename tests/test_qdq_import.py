@@ -80,6 +80,25 @@ def _qparams(model: onnx.ModelProto, tensor: str) -> tuple[float, int, np.dtype]
     raise AssertionError(f"no quantization parameters for {tensor}")
 
 
+def worst_diff_against_onnxruntime(model: onnx.ModelProto, module, run, seed: int) -> int:
+    """Max |diff| in output LSB between `run(inputs) -> outputs` on `module` and onnxruntime."""
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x_scale, x_zp, x_dtype = _qparams(model, "x")
+    y_scale, y_zp, _ = _qparams(model, "y")
+    info = np.iinfo(x_dtype)
+    in_offset, out_offset = offsets(module)
+    rng = np.random.default_rng(seed + 7)
+    worst = 0
+    for _ in range(6):
+        x = rng.standard_normal((1, 3, 8, 8)).astype(np.float32)
+        xq = np.clip(np.rint(x / np.float32(x_scale)) + x_zp, info.min, info.max).astype(x_dtype)
+        (y,) = session.run(None, {"x": x})
+        expected = np.rint(y / np.float32(y_scale)).astype(np.int64) + y_zp
+        ours = run([xq.astype(np.int64) + in_offset])[0].astype(np.int64) - out_offset
+        worst = max(worst, int(np.abs(ours - expected).max()))
+    return worst
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("activation", ["QUInt8", "QInt8"])
 def test_quantize_static_graph_matches_onnxruntime(tmp_path, seed, activation):
@@ -89,23 +108,23 @@ def test_quantize_static_graph_matches_onnxruntime(tmp_path, seed, activation):
     ops = [op.name for op in main_function(module).body.block.ops]
     for name in ("qnn.conv2d", "qnn.maxpool", "qnn.add", "qnn.avgpool", "qnn.linear", "qnn.requant"):
         assert name in ops
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    x_scale, x_zp, x_dtype = _qparams(model, "x")
-    y_scale, y_zp, _ = _qparams(model, "y")
-    info = np.iinfo(x_dtype)
     in_offset, out_offset = offsets(module)
     assert in_offset == out_offset == (128 if activation == "QInt8" else 0)
-    rng = np.random.default_rng(seed + 7)
-    worst = 0
-    for _ in range(6):
-        x = rng.standard_normal((1, 3, 8, 8)).astype(np.float32)
-        xq = np.clip(np.rint(x / np.float32(x_scale)) + x_zp, info.min, info.max).astype(x_dtype)
-        (y,) = session.run(None, {"x": x})
-        expected = np.rint(y / np.float32(y_scale)).astype(np.int64) + y_zp
-        ours = evaluate(module, [xq.astype(np.int64) + in_offset]).outputs[0].astype(np.int64) - out_offset
-        worst = max(worst, int(np.abs(ours - expected).max()))
+    worst = worst_diff_against_onnxruntime(model, module, lambda xs: evaluate(module, xs).outputs, seed)
     assert worst <= 1, f"max |diff| {worst} against onnxruntime"
     assert len(results) == 1
+
+
+@pytest.mark.parametrize("activation", ["QUInt8", "QInt8"])
+def test_quantize_static_graph_compiles_and_runs_on_the_host(tmp_path, activation):
+    """The same graph through `dory compile`'s back end and the generated C on the host runtime."""
+    from dory_xdsl.engines import prepare_engine
+
+    model = quantized(tmp_path, 0, getattr(quantization.QuantType, activation))
+    module = import_onnx_bytes(model.SerializeToString(), "qdq.onnx")
+    host = prepare_engine("host", module)
+    worst = worst_diff_against_onnxruntime(model, module, lambda xs: host(xs).outputs, 0)
+    assert worst <= 1, f"max |diff| {worst} against onnxruntime on the host engine"
 
 
 def tflite_like(*, middle: list[onnx.NodeProto] | None = None, act_scale=None, zp_type=T.INT8,
