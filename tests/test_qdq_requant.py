@@ -144,10 +144,10 @@ def test_avgpool_requant_keeps_pulp_nn_avgpool_arithmetic_in_32_bits():
     """A large window and a scale ratio above 1 need fewer fraction bits; the result stays within
     the kernel's unsigned 32-bit range and rounds like the real-valued formula."""
     count, ratio_in, ratio_out = 49, 0.3, 0.1
-    p = avgpool_requant(ratio_in, 5, ratio_out, 2, count)
+    p = avgpool_requant(ratio_in, 0, ratio_out, 2, count)
     assert p.mul > 0 and p.add >= 0
     assert 255 * count * p.mul < 1 << 32 and 255 * p.mul + p.add < 1 << 31
     for total in range(0, count * 255 + 1, 7):
-        real = 2 + 3 * (total / count - 5)
+        real = 2 + 3 * total / count
         if abs(real - math.floor(real) - 0.5) > 1e-2:
             assert (total * p.mul // count + p.add) >> p.shift == math.floor(real + 0.5)
