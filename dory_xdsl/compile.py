@@ -121,7 +121,8 @@ def _l3_chunk(op) -> int:
     from xdsl.dialects.builtin import DictionaryAttr
 
     attr = op.attributes.get("dory.l3")
-    return attr.data["chunk"].value.data if isinstance(attr, DictionaryAttr) else 0
+    chunk = attr.data.get("chunk") if isinstance(attr, DictionaryAttr) else None
+    return chunk.value.data if chunk is not None else 0  # type: ignore[union-attr]
 
 
 def layer_out_types(module: ModuleOp) -> dict[int, MemRefType]:

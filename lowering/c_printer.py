@@ -515,8 +515,14 @@ class NetworkPrinter:
             names[arg] = name
             start, stop = (0, max(last_use(arg), 1)) if is_input else (0, end)
             buffers.append(L2Buffer(name, num_bytes(arg.type), start, stop))  # type: ignore[arg-type]
+        self.l3_offsets: dict[str, int] = {}
+        l3_next = -(-max((o + s for o, s in self.weights.values()), default=0) // PARAM_ALIGN) * PARAM_ALIGN
         for op in ops:
-            if isinstance(op, memref.GetGlobalOp) and IN_L3 in op.attributes:
+            if isinstance(op, memref.AllocOp) and IN_L3 in op.attributes:  # an activation in L3
+                name = names[op.memref] = f"l3buf{len(names)}"
+                self.l3_offsets[name] = l3_next
+                l3_next += -(-num_bytes(op.memref.type) // PARAM_ALIGN) * PARAM_ALIGN  # type: ignore[arg-type]
+            elif isinstance(op, memref.GetGlobalOp) and IN_L3 in op.attributes:
                 names[op.results[0]] = f"par{len(names)}"  # an L3 address: no L2 buffer
             elif isinstance(op, memref.AllocOp | memref.GetGlobalOp):
                 value = op.results[0]
@@ -571,6 +577,20 @@ class NetworkPrinter:
                 self.names[op.result] = "l1"
                 w.line(f"uint8_t *l1 = (uint8_t *)pi_cl_l1_malloc(NULL, {size});")
                 self.l1_size = size
+            case memref.AllocOp() if IN_L3 in op.attributes:
+                name = self.names[op.memref]
+                w.directive("#ifdef DORY_WEIGHTS_L2")
+                w.directive('#error "activations in L3 need the L3 build (no DORY_WEIGHTS_L2)"')
+                w.directive("#endif")
+                w.line(f"uint8_t *{name} = (uint8_t *)(uintptr_t){self.l3_offsets[name]}; /* an activation in L3 */")
+            case arith.ConstantOp():
+                pass
+            case dory.L3StartOp() if op.dir.data == "l2_to_l3" and not op.is_2d:
+                ext, loc = (_const_index(v) for v in (op.ext, op.loc))
+                w.line(f"dory_ram_store((uint32_t)(uintptr_t){self.ref(op.l3)} + {ext}, {self.ref(op.l2)} + {loc}, "
+                       f"{_const_size(op)}); /* blocking: the spill completes before the next layer */")
+            case dory.L3WaitOp():
+                pass
             case memref.AllocOp():
                 name = self.names[op.memref]
                 w.line(f"uint8_t *{name} = l2 + {self.offsets[name]};")
@@ -668,6 +688,20 @@ class NetworkPrinter:
         w.line(f"errors += dory_check_layer({layer.index}, {self.ref(out)}, {out_bytes}, {check}, "
                f"{golden if golden is not None else 0}u);")
         w.close()
+
+
+def _const_index(value: SSAValue) -> int:
+    owner = value.owner
+    if not isinstance(owner, arith.ConstantOp):
+        raise DoryError("dory.l3_start in @main: offsets must be constants")
+    return owner.value.value.data  # type: ignore[union-attr]
+
+
+def _const_size(op: dory.L3StartOp) -> int:
+    size = op.mixed("size")
+    if not isinstance(size, int):
+        raise DoryError("dory.l3_start in @main: the size must be a constant")
+    return size
 
 
 def _strides(shape: Sequence[int]) -> list[int]:

@@ -1,6 +1,7 @@
-"""Parameters streamed from L3 (`qnn-l3-tile` + `convert-qnn-to-dory`): layers whose weights do
-not fit the L2 budget run bit-exactly on the tiled engine and on the host engine, reading every
-parameter byte from L3 exactly once, within the L2 budget."""
+"""L3 in the back end (`qnn-l3-tile` + `convert-qnn-to-dory`): layers whose weights do not fit the
+L2 budget stream them and run bit-exactly on the tiled and host engines, reading every parameter
+byte from L3 exactly once; an activation that does not fit goes to L3 and is read back in row
+windows, bit-exactly, within the L2 budget."""
 
 from __future__ import annotations
 
@@ -110,3 +111,70 @@ def test_streamed_layer_is_bit_exact_on_the_host(kind, cin, cout, hw, budget, ca
     np.testing.assert_array_equal(result.outputs[0], expected[0])
     reported = capsys.readouterr().out
     assert f"L3 read {_param_bytes(app.module)} B" in reported
+
+
+def chain_module(seed: int = 3) -> ModuleOp:
+    """3x3 conv 64x64x8 -> 32, pointwise -> 64, 3x3 stride-2 depthwise: the conv output and the
+    pointwise output (131,072 + 262,144 B) cannot both be in L2 at 370,000 B."""
+    rng = np.random.default_rng(seed)
+    in_type = tensor_type((1, 64, 64, 8), np.uint8)
+
+    def conv(x, cin, cout, k, stride, depthwise=False):
+        pad, group = k // 2, (cin if depthwise else 1)
+        w = _const(rng.integers(-128, 128, (cout, k, k, cin // group), dtype=np.int8))
+        kk = _const(rng.integers(1, 40, (cout,)).astype(np.int32))
+        lam = _const(rng.integers(-2000, 2000, (cout,)).astype(np.int32))
+        ho = (x.type.get_shape()[1] + 2 * pad - k) // stride + 1
+        return qnn.Conv2dOp(x, w, tensor_type((1, ho, ho, cout), np.uint8), strides=(stride, stride),
+                            pads=(pad,) * 4, group=group, layout="nhwc", k=kk, lambda_=lam,
+                            requant=qnn.RequantAttr(9 if depthwise else 14, 0, 255)).result
+
+    f = func.FuncOp("main", ([in_type], []))
+    with ImplicitBuilder(f.body) as (x,):
+        result = conv(conv(conv(x, 8, 32, 3, 1), 32, 64, 1, 1), 64, 64, 3, 2, depthwise=True)
+        func.ReturnOp(result)
+    f.function_type = func.FunctionType.from_lists([in_type], [result.type])
+    return ModuleOp([f])
+
+
+def test_an_activation_that_does_not_fit_goes_through_l3() -> None:
+    from dory_xdsl.lowering.c_printer import NetworkPrinter
+
+    budget = 370_000
+    module = chain_module()
+    inputs = [np.random.default_rng(5).integers(0, 256, (1, 64, 64, 8), dtype=np.uint8)]
+    expected = evaluate(module, inputs).outputs
+    Gap8LowerPass(l2_bytes=budget).apply(Context(), module)
+    module.verify()
+    in_l3 = [op for op in module.walk() if isinstance(op, memref.AllocOp) and "dory.l3" in op.attributes]
+    assert [dory.memref_bytes(op.memref.type) for op in in_l3] == [64 * 64 * 32]  # type: ignore[arg-type]
+    run = run_tiled(module, inputs)
+    np.testing.assert_array_equal(run.outputs[0], expected[0])
+    assert run.dma.l3_bytes_out == 64 * 64 * 32  # written once; read back in windows (no halo: 1x1)
+    assert run.dma.l3_bytes_in >= 64 * 64 * 32
+    assert NetworkPrinter(module).print().l2_bytes <= budget
+
+
+
+def test_without_activations_in_l3_the_chain_does_not_fit() -> None:
+    from dory_xdsl.transforms.qnn_l3_tile import QnnL3TilePass
+
+    module = chain_module()
+    steps = [QnnL3TilePass(l2_bytes=370_000, activations_l3=False) if step.name == QnnL3TilePass.name else step
+             for step in Gap8LowerPass(l2_bytes=370_000).steps()]
+    with pytest.raises(DoryError, match=r"^L2 memory: [0-9,]+ B are live at 'layer1' even with its weights streamed"):
+        for step in steps:
+            step.apply(Context(), module)
+
+
+def test_an_activation_in_l3_is_bit_exact_on_the_host(capsys) -> None:
+    budget = 370_000
+    module = chain_module()
+    inputs = [np.random.default_rng(5).integers(0, 256, (1, 64, 64, 8), dtype=np.uint8)]
+    expected = evaluate(module, inputs).outputs
+    options = CompileOptions(l2_code_reserved=L2_FULL - budget)
+    app = compile_module(module, inputs=inputs, options=options)
+    assert app.l2_bytes <= budget
+    assert "an activation in L3" in app.files["network.c"].decode()
+    result = host_result(app, options.l1_bytes)
+    np.testing.assert_array_equal(result.outputs[0], expected[0])

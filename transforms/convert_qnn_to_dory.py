@@ -69,6 +69,15 @@ into slot 0); fetching the parameters of channel tile tc waits for its chunk (`d
 moves it from slot tc % 2 to L1, and reads chunk tc + 1 into the other slot, whose previous chunk
 already reached L1: L3 reads overlap the compute of the previous channel tile.
 
+Activations in L3 (`dory.l3` with `output_l3` / `inputs_l3`): the producer writes its output
+into an L2 staging buffer as usual; right after its call @main writes it to an L3 buffer
+(`memref.alloc` marked `dory.l3`, a blocking `dory.l3_start` + `dory.l3_wait`) and the staging
+buffer dies. A consumer gets the L3 buffer and a two-slot L2 window buffer per such input: the
+first tile of each row of tiles (row group = t / nw) waits for its window (the input rows of
+that row, all columns and channels, in slot row group % 2), reads the next row's window into the
+other slot, and every tile copies its input from the window with the usual copy plan shifted by
+minus the window's first row.
+
 Dilation: PULP-NN's conv kernels have no dilation argument, so a dilated conv is run as the
 plain kernel with a zero-expanded kernel (extent `(K-1)*d + 1`, weights expanded at compile
 time). This costs MACs on the zero taps but needs no strided gathers and keeps one kernel call
@@ -77,6 +86,7 @@ per tile; the tiler accounts for the expanded extent.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,7 +116,7 @@ from dory_xdsl.tensors import dense_attr, element_type
 from dory_xdsl.layer_dma import INPUT_BUFFERS, layer_plans
 from dory_xdsl.layer_dma import PARAMETER_ORDER as PARAM_ORDER
 from dory_xdsl.tile_exprs import Expr, SymbolicCopy, copy_plan
-from dory_xdsl.tiles import L1Layout, TileSizes, l1_layout, parameter_bytes_per_channel
+from dory_xdsl.tiles import L1Layout, TileSizes, l1_layout, parameter_bytes_per_channel, spans_for
 from dory_xdsl.transforms.qnn_tile import TILING
 
 L3_ATTR = "dory.l3"  # set by qnn-l3-tile on a layer that streams its parameters from L3
@@ -114,10 +124,20 @@ L3_CHANNEL = "params_l3"
 CHUNK_ALIGN = 8
 
 
+def l3_placement(op: Operation) -> tuple[tuple[bool, ...], bool]:
+    """Which activation inputs of a layer, and whether its output, live in L3 (`dory.l3`)."""
+    attr = op.attributes.get(L3_ATTR)
+    data = attr.data if isinstance(attr, DictionaryAttr) else {}
+    inputs = data.get("inputs_l3")
+    flags = tuple(bool(v) for v in inputs.get_values()) if isinstance(inputs, DenseArrayBase) else ()
+    output = data.get("output_l3")
+    return flags, isinstance(output, IntegerAttr) and bool(output.value.data)
+
+
 def streamed_chunk(op: Operation, tiling: dory.TilingAttr, name: str) -> int | None:
     """Output channels per L3 chunk when the layer streams its parameters (`dory.l3`), else None."""
     attr = op.attributes.get(L3_ATTR)
-    if not isinstance(attr, DictionaryAttr):
+    if not isinstance(attr, DictionaryAttr) or "chunk" not in attr.data:
         return None
     chunk = attr.data["chunk"].value.data  # type: ignore[union-attr]
     if chunk != tiling.sizes[2] or tiling.counts[2] < 2:
@@ -251,6 +271,10 @@ class _LayerLowering:
         self.param_names = [p for p in PARAM_ORDER if p in layer.params]
         self.bytes_per_channel = parameter_bytes_per_channel(self.g)
         self.chunk = streamed_chunk(layer.op, tiling, layer.name)
+        flags = l3_placement(layer.op)[0]
+        self.inputs_l3 = tuple(flags[i] if i < len(flags) else False for i in range(len(layer.inputs)))
+        rows = max(s.fetched for s in spans_for(self.g, "h", self.sizes.h))
+        self.window_slot = -(-rows * self.g.w * self.g.cin * self.g.act_bytes // CHUNK_ALIGN) * CHUNK_ALIGN
         self.chunk_slot = {name: -(-(self.chunk or 0) * self.bytes_per_channel[name] // CHUNK_ALIGN) * CHUNK_ALIGN
                            for name in self.param_names}
 
@@ -261,17 +285,22 @@ class _LayerLowering:
         in_types = [memref_of(v.type) for v in self.layer.inputs]  # type: ignore[arg-type]
         param_types = [self.param_type(p) for p in self.param_names]
         chunk_types = self.chunk_types()
+        window_types = self.window_types()
         out_type = memref_of(op.results[0].type)  # type: ignore[arg-type]
-        block = Block(arg_types=[arena_type, *in_types, *param_types, *chunk_types, out_type])
+        block = Block(arg_types=[arena_type, *in_types, *param_types, *chunk_types, *window_types, out_type])
         args = list(block.args)
         self.l1 = args[0]
         self.inputs = args[1:1 + len(in_types)]
         first_param = 1 + len(in_types)
-        self.params = dict(zip(self.param_names, args[first_param:first_param + len(param_types)]))
-        self.chunks = dict(zip(self.param_names, args[first_param + len(param_types):-1]))
+        first_chunk = first_param + len(param_types)
+        self.params = dict(zip(self.param_names, args[first_param:first_chunk]))
+        self.chunks = dict(zip(self.param_names, args[first_chunk:first_chunk + len(chunk_types)]))
+        l3_inputs = [i for i, flag in enumerate(self.inputs_l3) if flag]
+        self.windows = dict(zip(l3_inputs, args[first_chunk + len(chunk_types):-1]))
         self.out = args[-1]
         hints = ["l1", *INPUT_BUFFERS[:len(in_types)], *self.param_names,
-                 *(f"{p}_l2" for p in self.param_names[:len(chunk_types)]), "out"]
+                 *(f"{p}_l2" for p in self.param_names[:len(chunk_types)]),
+                 *(f"{INPUT_BUFFERS[i]}_l2" for i in l3_inputs), "out"]
         for arg, hint in zip(args, hints):
             arg.name_hint = hint.replace("lambda", "lambda_") if hint.startswith("lambda") else hint
         self.body = _Body(block)
@@ -296,6 +325,13 @@ class _LayerLowering:
             return []
         ui8 = IntegerType(8, Signedness.UNSIGNED)
         return [MemRefType(ui8, [2 * self.chunk_slot[name]]) for name in self.param_names]
+
+    def window_types(self) -> list[MemRefType]:
+        """The L2 window buffers (two slots) of the inputs that live in L3."""
+        from xdsl.dialects.builtin import IntegerType, Signedness
+
+        ui8 = IntegerType(8, Signedness.UNSIGNED)
+        return [MemRefType(ui8, [2 * self.window_slot]) for flag in self.inputs_l3 if flag]
 
     def param_type(self, name: str) -> MemRefType:
         array = self.layer.params[name]
@@ -324,7 +360,7 @@ class _LayerLowering:
                             f"its tile sizes {list(self.tiling.sizes)} (stale tiling? re-run qnn-tile)")
         self.e = e = plans.exprs
         n = e.space.n
-        fixed_input = plans.fixed_input
+        fixed_input = self.fixed_input = plans.fixed_input
         self.input_plan, self.output_plan = plans.input, plans.output
         self.param_plans = {name: plans.params[name] for name in self.param_names}
         if self.chunk is not None:  # L2 -> L1 from the chunk slot (tc % 2) instead of the whole parameter
@@ -374,6 +410,8 @@ class _LayerLowering:
 
         if self.chunk is not None:
             self.read_chunk(0, ahead=0)
+        for i in self.windows:
+            self.read_window(i, 0)
         self.fetch_params(0)
         self.fetch_inputs(0)
         if n == 1:
@@ -440,7 +478,51 @@ class _LayerLowering:
                 loc, nbytes = self.emitter.value(base, leaf), self.emitter.mixed(size.named("in_l1_bytes"), leaf)
                 self.when(e.space.lt(0, zeros).named("has_zeros"), leaf,
                           lambda: self.body.emit(dory.ZeroOp(self.l1, loc, nbytes)))
-            self.copy(self.input_plan, value, base, "l2_to_l1", name, leaf)
+            if i in self.windows:
+                self.fetch_from_window(i, base, leaf)
+            else:
+                self.copy(self.input_plan, value, base, "l2_to_l1", name, leaf)
+
+    def row_group(self) -> Expr:
+        """Index of the current row of tiles (one input window each): t // nw."""
+        return (self.e.space.t // self.tiling.counts[1]).named("row_group")
+
+    def fetch_from_window(self, i: int, base: Expr, leaf: Leaf) -> None:
+        """An input in L3: the first tile of each row of tiles waits for its window (rows of the
+        input, all columns and channels, in slot row_group % 2) and reads the next row's window
+        into the other slot (the previous row's tiles are done with it); every tile copies its
+        input from the window, at its offset minus the window's first row."""
+        e, g = self.e, self.g
+        nw, n = self.tiling.counts[1], e.space.n
+        channel = f"{INPUT_BUFFERS[i]}_l3"
+        first = e.space.eq(e.space.t % nw, 0).named("starts_row")
+        self.when(first, leaf, lambda: self.body.emit(dory.L3WaitOp(channel)))
+        shift = (self.row_group() % 2) * self.window_slot - e.h.in_start * (g.w * g.cin * g.act_bytes)
+        plan = self.input_plan
+        moved = dataclasses.replace(plan, command=dataclasses.replace(
+            plan.command, l2=(plan.command.l2 + shift).named(f"{INPUT_BUFFERS[i]}_window_ext")))
+        self.copy(moved, self.windows[i], base, "l2_to_l1", INPUT_BUFFERS[i], leaf)
+        if self.fixed_input:  # read once: no next row
+            return
+        more = e.space.and_(first, e.space.lt(e.space.t + nw, n)).named("has_next_row")
+        self.when(more, leaf, lambda: self.read_window(i, leaf, ahead=nw))
+
+    def read_window(self, i: int, leaf: Leaf, ahead: int = 0) -> None:
+        """L3 -> L2: the input rows of tile `leaf + ahead` (all columns and channels) into slot
+        (its row group) % 2 of input i's window buffer."""
+        e, g, em = self.e, self.g, self.emitter
+        row_bytes = g.w * g.cin * g.act_bytes
+        target: Leaf = leaf
+        if isinstance(leaf, int):
+            target = leaf + ahead
+        elif ahead:
+            target = self.body.emit(arith.AddiOp(leaf, self.body.const(ahead))).results[0]
+            target.name_hint = "t_row_next"
+        ext = em.value((e.h.in_start * row_bytes).named("window_l3"), target)
+        loc = em.value(((self.row_group() % 2) * self.window_slot).named("window_slot"), target)
+        size = em.mixed((e.h.fetched * row_bytes).named("window_bytes"), target)
+        self.body.emit(dory.L3StartOp(self.inputs[i], ext, self.windows[i], loc, size=size, length=size,
+                                      stride=size, dir="l3_to_l2", channel=f"{INPUT_BUFFERS[i]}_l3"))
 
     # ------------------------------------------------------------------ DMA
 
@@ -688,8 +770,20 @@ class _NetworkLowering:
             args.append(get.results[0])
         for chunk_type in lowering.chunk_types():
             args.append(self.emit(memref.AllocOp([], [], chunk_type)).results[0])
-        args.append(self.destination(op.results[0]))
+        for window_type in lowering.window_types():
+            args.append(self.emit(memref.AllocOp([], [], window_type)).results[0])
+        staging = self.destination(op.results[0])
+        args.append(staging)
         self.emit(func.CallOp(fname, args, []))
+        if l3_placement(op)[1]:  # the output lives in L3: write it there, free its L2 buffer
+            l3 = self.emit(memref.AllocOp([], [], staging.type))
+            l3.attributes[L3_ATTR] = _unit()
+            zero = self.emit(arith.ConstantOp(IntegerAttr(0, IndexType()))).results[0]
+            size = dory.memref_bytes(staging.type)  # type: ignore[arg-type]
+            self.emit(dory.L3StartOp(l3.results[0], zero, staging, zero, size=size, length=size, stride=size,
+                                     dir="l2_to_l3", channel="spill"))
+            self.emit(dory.L3WaitOp("spill"))
+            self.values[op.results[0]] = l3.results[0]
 
     def data_op(self, op: Operation) -> None:
         if isinstance(op, qnn.ReshapeOp):

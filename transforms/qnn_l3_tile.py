@@ -48,7 +48,7 @@ class QnnL3TilePass(ModulePass):
 
     l2_bytes: int = GAP8.l2_activation_bytes
     """L2 bytes available to activations and parameters (512,000 minus the code reservation)."""
-    activations_l3: bool = False
+    activations_l3: bool = True
     """Whether activations may live in L3 when they do not fit L2 (false: only parameters stream)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
