@@ -63,11 +63,15 @@ def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions(),
                  tiled: list[TiledLayer] | None = None) -> ModuleOp:
     """Run the back end (the `gap8-lower` pipeline) on an imported qnn module, in place.
 
-    `seconds` receives the wall time per stage (`STAGES`); `tiled` receives every layer as
-    tiled by `qnn-tile` (and marked by `qnn-l3-tile`), for the report.
+    The `qnn.*` attributes of `@main` (`qnn.output_offsets`, `qnn.softmax_tail`, ...) are kept
+    on the lowered `@main`. `seconds` receives the wall time per stage (`STAGES`); `tiled`
+    receives every layer as tiled by `qnn-tile` (and marked by `qnn-l3-tile`), for the report.
     """
+    from dory_xdsl.lowering.c_printer import main_of
     from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
+    # the importer's network-level facts (offsets, final softmax) for the C printer
+    network_attrs = {k: v for k, v in main_of(module).attributes.items() if k.startswith("qnn.")}
     ctx = Context()
     l2_bytes = GAP8.with_budget(l2_code_reserved=options.l2_code_reserved).l2_activation_bytes
     pipeline = Gap8LowerPass(l1_bytes=options.l1_bytes, objective=options.objective,
@@ -80,6 +84,7 @@ def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions(),
             seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
         if step.name == "qnn-l3-tile" and tiled is not None:
             tiled.extend(tiled_layers(module))
+    main_of(module).attributes.update(network_attrs)
     return module
 
 

@@ -41,6 +41,11 @@ ENGINES: dict[str, str] = {
 }
 """Engine name -> "module:function". Add an entry to make `dory run --engine NAME` available."""
 
+APPLIES_SOFTMAX_TAIL: frozenset[str] = frozenset({"host"})
+"""Engines whose outputs already include the final softmax `@main` records (`qnn.softmax_tail`):
+the generated C applies it on the fabric controller (`lowering.softmax_c`). The others return
+the logits and `dory run` applies `qdq_softmax.softmax_int8` to them."""
+
 
 def reference_engine(module: ModuleOp, inputs: Sequence[np.ndarray]) -> EngineResult:
     """The numpy interpreter of the IR (`dory_xdsl.interpreter`): the bit-exact reference."""

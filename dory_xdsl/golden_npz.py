@@ -5,8 +5,9 @@ The `.npz` holds `input__<case>` (the int8 input, as the ONNX graph takes it),
 `act_litert_ref__<case>__<tensor>` (every intermediate tensor of the TFLite reference kernels,
 named by TFLite tensor name, NHWC). For every case the model runs on the chosen engine (inputs
 and outputs shifted by the offsets `@main` records, see `offsets`); when
-`@main` records a final softmax (`qnn.softmax_tail`, see `dory_xdsl.qdq_import`) it is applied
-to the returned logits on the host, as the fabric controller would. Printed:
+`@main` records a final softmax (`qnn.softmax_tail`, see `dory_xdsl.qdq_import`), engines that
+return the logits (reference, tiled) have it applied by `qdq_softmax.softmax_int8`; the host
+engine's C applies it itself on the fabric controller (`engines.APPLIES_SOFTMAX_TAIL`). Printed:
 
     case <name>: max |diff| <d>, argmax <ok | ours i, golden j>
     layer <n> <op> '<tensor>': max |diff| <d> over <count> values      (first mapped case)
@@ -154,7 +155,7 @@ def run_npz(path: str, module: ModuleOp, engine_name: str, tolerance: int) -> in
     """Run every case of `path` on the engine prepared once (`engines.prepare_engine`: lowering
     and tiling are not repeated per case); print the report; 0 when all cases are within
     `tolerance`."""
-    from dory_xdsl.engines import prepare_engine
+    from dory_xdsl.engines import APPLIES_SOFTMAX_TAIL, prepare_engine
     from dory_xdsl.interpreter import main_function
 
     arrays = read_npz(path)
@@ -175,7 +176,7 @@ def run_npz(path: str, module: ModuleOp, engine_name: str, tolerance: int) -> in
         x = x.reshape(shape).astype(np.int64) + in_offset
         result = engine([x])
         out = np.asarray(result.outputs[0]).astype(np.int64) - out_offset
-        if tail is not None:
+        if tail is not None and engine_name not in APPLIES_SOFTMAX_TAIL:
             from dory_xdsl.qdq_softmax import softmax_int8
 
             out = softmax_int8(out, tail)

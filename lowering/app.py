@@ -18,6 +18,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from dory_xdsl.lowering.c_printer import NetworkC, NetworkPrinter, weights_image
+from dory_xdsl.lowering.softmax_c import fc_tail
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NUM_CORES = 8
@@ -65,6 +66,7 @@ def gap8_app(module: ModuleOp, *, name: str = "network", source: str = "",
     """Every file of the GAP-8 application for the lowered `module`."""
     network = NetworkPrinter(module, dict(golden_checksums or {})).print()
     env = _environment()
+    softmax_helper, softmax_call = fc_tail(module, network.outputs)
     common = {
         "name": name, "source": source or "IR", "layers": max(len(network.layers), 1),
         "inputs": network.inputs, "outputs": network.outputs, "l2_bytes": max(network.l2_bytes, 8),
@@ -80,7 +82,7 @@ def gap8_app(module: ModuleOp, *, name: str = "network", source: str = "",
         "network.h": env.get_template("network.h.j2").render(**common),
         "network.c": env.get_template("network.c.j2").render(
             **common, structs=network.structs, layer_code=[layer.code for layer in network.layers],
-            run_body=network.run_body),
+            run_body=network.run_body, softmax_helper=softmax_helper, softmax_call=softmax_call),
         "input.c": input_source(name, network, inputs),
     }
     image = weights_image(module)
