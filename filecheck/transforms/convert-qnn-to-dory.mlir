@@ -230,3 +230,38 @@ func.func @main(%x: tensor<1x2x3x4xui8>) -> (tensor<1x6x3x4xui8>, tensor<1x2x2xi
 // CHECK-NEXT:   %[[P:.*]] = memref.get_global @constant1 : memref<2xui8>
 // CHECK-NEXT:   dory.copy %[[P]], %[[OUT2]] : memref<2xui8>, memref<2xui8>
 // CHECK-NEXT:   func.return
+
+// -----
+
+// An activation in L3 (dory.l3 as qnn-l3-tile sets it): the conv's output goes to L3 right after its
+// call (staging buffer in L2, blocking write), the pointwise reads it in windows of one row tile
+// (2 rows = 128 B) through two L2 slots: it waits at the first tile of each row of tiles and reads
+// the next row's window into the other slot.
+func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
+  %w = qnn.constant dense<1> : tensor<8x3x3x4xi8>
+  %k = qnn.constant dense<[1, 2, 3, 4, 5, 6, 7, 8]> : tensor<8xi32>
+  %l = qnn.constant dense<[8, 7, 6, 5, 4, 3, 2, 1]> : tensor<8xi32>
+  %c = qnn.conv2d %x, %w scale(%k, %l : tensor<8xi32>, tensor<8xi32>) {dory.l3 = {weights = "whole", output_l3 = 1 : i64, l2 = 512 : i64}, dory.tiling = #dory.tiling<tile = [8, 1, 2], count = [1, 8, 4], l1 = 976, budget = 1000, double_buffer = true, objective = "cost", cycles = 8258, proved = true, solve_us = 1>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64, layout = "nhwc", requant = #qnn.requant<shift = 5, clip = [0, 255]>} : tensor<1x8x8x4xui8>, tensor<8x3x3x4xi8> -> tensor<1x8x8x8xui8>
+  %w2 = qnn.constant dense<1> : tensor<8x1x1x8xi8>
+  %p = qnn.conv2d %c, %w2 scale(%k, %l : tensor<8xi32>, tensor<8xi32>) {dory.l3 = {weights = "whole", inputs_l3 = array<i64: 1>, l2 = 320 : i64}, dory.tiling = #dory.tiling<tile = [2, 8, 8], count = [4, 1, 1], l1 = 640, budget = 1000, double_buffer = true, objective = "cost", cycles = 900, proved = true, solve_us = 1>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64, layout = "nhwc", requant = #qnn.requant<shift = 5, clip = [0, 255]>} : tensor<1x8x8x8xui8>, tensor<8x1x1x8xi8> -> tensor<1x8x8x8xui8>
+  func.return %p : tensor<1x8x8x8xui8>
+}
+
+// CHECK:      func.func @layer1_pointwise(%l1: memref<1000xi8>, %in: memref<1x8x8x8xui8>, %weights: memref<8x1x1x8xi8>, %k: memref<8xi32>, %lambda_: memref<8xi32>, %in_l2: memref<256xui8>, %out: memref<1x8x8x8xui8>)
+// CHECK:      dory.l3_start %in[%{{.*}}], %in_l2[%{{.*}}] {size = 128, length = 128, stride = 128, dir = "l3_to_l2", channel = "in_l3"}
+// CHECK:      dory.l3_wait {channel = "in_l3"}
+// CHECK-NEXT: dory.dma_start %in_l2[%{{.*}}], %l1[%{{.*}}] {size = 128, length = 128, stride = 128, dir = "l2_to_l1", channel = "in"}
+// CHECK:      scf.for
+// CHECK:      dory.l3_wait {channel = "in_l3"}
+// CHECK:      dory.dma_start %in_l2[%next_in_window_ext]
+// CHECK:      scf.if %next_has_next_row {
+// CHECK:        dory.l3_start %in[%{{.*}}], %in_l2[%{{.*}}] {size = 128, length = 128, stride = 128, dir = "l3_to_l2", channel = "in_l3"}
+// CHECK:      func.func @main
+// CHECK:        %[[STAGE:.*]] = memref.alloc() : memref<1x8x8x8xui8>
+// CHECK-NEXT:   func.call @layer0_conv(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[STAGE]])
+// CHECK-NEXT:   %[[L3:.*]] = memref.alloc() {dory.l3} : memref<1x8x8x8xui8>
+// CHECK-NEXT:   %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK-NEXT:   dory.l3_start %[[L3]][%[[ZERO]]], %[[STAGE]][%[[ZERO]]] {size = 512, length = 512, stride = 512, dir = "l2_to_l3", channel = "spill"}
+// CHECK-NEXT:   dory.l3_wait {channel = "spill"}
+// CHECK:        memref.alloc() : memref<256xui8>
+// CHECK:        func.call @layer1_pointwise(%{{.*}}, %[[L3]],
