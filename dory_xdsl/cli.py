@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from dory_xdsl.diagnostics import run_reporting_errors
-from dory_xdsl.engines import ENGINES, get_engine
+from dory_xdsl.engines import ENGINES, get_engine, prepare_engine
 from dory_xdsl.errors import DoryError
 from dory_xdsl.mobilenet import add_gen_mobilenet_parser
 
@@ -42,6 +42,9 @@ def add_run_parser(subparsers) -> None:
     run.add_argument("--output", metavar="Y.npy", help="where to save the final output (.npz for several)")
     run.add_argument("--engine", default="reference", choices=sorted(ENGINES),
                      help="how to execute the model (default: reference)")
+    from dory_xdsl.compile import add_budget_arguments
+
+    add_budget_arguments(run)  # used by the engines that lower the model (tiled, host)
     run.set_defaults(command=command_run)
 
 
@@ -95,7 +98,10 @@ def command_run(args: argparse.Namespace) -> int:
         raise DoryError("--golden takes the input from input.txt: do not combine it with --input")
     if not args.golden and not args.input:
         raise DoryError("dory run needs --golden DIR or --input X.npy")
-    engine = get_engine(args.engine)
+    from dory_xdsl.compile import options_from_args
+
+    get_engine(args.engine)
+    options = options_from_args(args)
     if not Path(args.model).is_file():
         raise DoryError(f"{args.model}: no such model file")
     data = Path(args.model).read_bytes()
@@ -104,12 +110,12 @@ def command_run(args: argparse.Namespace) -> int:
     if args.golden and args.golden.endswith(".npz"):
         from dory_xdsl.golden_npz import run_npz
 
-        return run_npz(args.golden, module, args.engine, args.tolerance)
+        return run_npz(args.golden, module, args.engine, args.tolerance, options)
     shapes = [tuple(arg.type.get_shape()) for arg in main.body.block.args]  # type: ignore[union-attr]
     check = GoldenCheck(args.golden, module, data, args.model, shapes) if args.golden else None
     inputs = check.inputs if check else load_inputs(args.input, shapes)
     dropped = main.attributes.get(DROPPED_ATTR)
-    result = engine(module, inputs)  # may lower `module` in place
+    result = prepare_engine(args.engine, module, options)(inputs)
     if dropped is not None:
         names = ", ".join(item.data for item in dropped.data)  # type: ignore[union-attr]
         print(f"note: outputs stop at the last integer tensors; float tail not run: {names}")

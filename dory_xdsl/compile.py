@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.context import Context
@@ -28,6 +29,9 @@ from xdsl.dialects.builtin import MemRefType, ModuleOp
 from dory_xdsl.errors import DoryError
 from dory_xdsl.report import NetworkReport, TiledLayer
 from dory_xdsl.target import GAP8
+
+if TYPE_CHECKING:
+    from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,29 @@ class CompiledApp:
 STAGES = {"qnn-tile": "tiling", "convert-qnn-to-dory": "lowering"}  # other back-end passes: "passes"
 
 
+def backend_pass(options: CompileOptions = CompileOptions()) -> Gap8LowerPass:
+    """The `gap8-lower` pipeline configured with `options` (L2 budget = 512,000 B minus the code
+    reservation)."""
+    from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
+
+    l2_bytes = GAP8.with_budget(l2_code_reserved=options.l2_code_reserved).l2_activation_bytes
+    return Gap8LowerPass(l1_bytes=options.l1_bytes, objective=options.objective,
+                         double_buffer=options.double_buffer, timeout=options.timeout, l2_bytes=l2_bytes)
+
+
+def add_budget_arguments(p) -> None:
+    """The memory budget and tiling options shared by `dory compile` and `dory run`."""
+    p.add_argument("--l1-bytes", type=int, default=GAP8.l1_bytes, help="L1 budget per layer (default %(default)s)")
+    p.add_argument("--l2-code-reserved", type=int, default=GAP8.l2_code_reserved,
+                   help="L2 bytes kept for code (default %(default)s)")
+    p.add_argument("--objective", choices=("cost", "dory"), default="cost", help="tiling objective")
+
+
+def options_from_args(args) -> CompileOptions:
+    return CompileOptions(l1_bytes=args.l1_bytes, l2_code_reserved=args.l2_code_reserved,
+                          objective=args.objective)
+
+
 def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions(),
                  seconds: dict[str, float] | None = None,
                  tiled: list[TiledLayer] | None = None) -> ModuleOp:
@@ -68,15 +95,11 @@ def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions(),
     receives every layer as tiled by `qnn-tile` (and marked by `qnn-l3-tile`), for the report.
     """
     from dory_xdsl.lowering.c_printer import main_of
-    from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
     # the importer's network-level facts (offsets, final softmax) for the C printer
     network_attrs = {k: v for k, v in main_of(module).attributes.items() if k.startswith("qnn.")}
     ctx = Context()
-    l2_bytes = GAP8.with_budget(l2_code_reserved=options.l2_code_reserved).l2_activation_bytes
-    pipeline = Gap8LowerPass(l1_bytes=options.l1_bytes, objective=options.objective,
-                             double_buffer=options.double_buffer, timeout=options.timeout, l2_bytes=l2_bytes)
-    for step in pipeline.steps():
+    for step in backend_pass(options).steps():
         start = time.perf_counter()
         step.apply(ctx, module)
         stage = {"qnn-tile": "tiling", "qnn-l3-tile": "tiling", "convert-qnn-to-dory": "lowering"}.get(step.name, "passes")
@@ -230,8 +253,7 @@ def command_compile(args) -> int:
 
         shapes = [tuple(a.type.get_shape()) for a in main_function(module).body.block.args]  # type: ignore[union-attr]
         inputs = load_inputs(args.input, shapes)
-    options = CompileOptions(l1_bytes=args.l1_bytes, l2_code_reserved=args.l2_code_reserved,
-                             objective=args.objective)
+    options = options_from_args(args)
     out = Path(args.output)
     app = compile_module(module, name=_app_name(out), source=model.name, inputs=inputs,
                          golden_dir=args.golden, options=options)
@@ -262,10 +284,7 @@ def add_compile_parser(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="APP", help="application directory to write")
     p.add_argument("--golden", metavar="DIR", help="embed input.txt and check every golden layer's checksum")
     p.add_argument("--input", metavar="X.npy", help="input tensor (NCHW) to embed; .npz for several inputs")
-    p.add_argument("--l1-bytes", type=int, default=GAP8.l1_bytes, help="L1 budget per layer (default %(default)s)")
-    p.add_argument("--l2-code-reserved", type=int, default=GAP8.l2_code_reserved,
-                   help="L2 bytes kept for code (default %(default)s)")
-    p.add_argument("--objective", choices=("cost", "dory"), default="cost", help="tiling objective")
+    add_budget_arguments(p)
     p.add_argument("--report", metavar="FILE.json",
                    help="write the per-layer report (memory, DMA, tiles, cycles) as JSON; '-' prints it as a table")
     p.set_defaults(command=command_compile)

@@ -9,9 +9,11 @@ outputs and the output of every layer of the module, in the order of
 Engines are registered as `"module:function"` strings and imported only when chosen, so the
 command starts fast and an engine's dependencies (a C compiler, Z3, ...) load only when used.
 
-Several inputs: `prepare_engine(name, module)` does the input-independent work once (lowering,
-tiling, C printing) and returns `run(inputs) -> EngineResult` (`PREPARERS`; an engine without a
-preparer re-runs in full on a fresh clone of the module per call).
+Several inputs: `prepare_engine(name, module, options)` does the input-independent work once
+(lowering and tiling under the budgets of `options`, a `compile.CompileOptions`; C printing) and
+returns `run(inputs) -> EngineResult` (`PREPARERS`; an engine without a preparer re-runs in full
+on a fresh clone of the module per call, at the default budgets). `dory run` always goes through
+`prepare_engine`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from dory_xdsl.errors import DoryError
+
+if TYPE_CHECKING:
+    from dory_xdsl.compile import CompileOptions
 
 
 @dataclass
@@ -62,28 +68,28 @@ PREPARERS: dict[str, str] = {
     "tiled": "dory_xdsl.engines:prepare_tiled",
     "host": "dory_xdsl.engines:prepare_host",
 }
-"""Engine name -> "module:function" of `prepare(module) -> run(inputs)`."""
+"""Engine name -> "module:function" of `prepare(module, options) -> run(inputs)`."""
 
 
-def prepare_tiled(module: ModuleOp) -> Prepared:
+def prepare_tiled(module: ModuleOp, options: CompileOptions) -> Prepared:
     """Lower and tile once (`tiled_engine.compile_tiled`), run each input on the lowered IR."""
     from dory_xdsl.tiled_engine import compile_tiled, tiled_result
 
-    lowered = compile_tiled(module.clone())
+    lowered = compile_tiled(module.clone(), l1_bytes=options.l1_bytes, objective=options.objective,
+                            double_buffer=options.double_buffer, l2_code_reserved=options.l2_code_reserved)
     return lambda inputs: tiled_result(lowered, inputs)
 
 
-def prepare_host(module: ModuleOp) -> Prepared:
+def prepare_host(module: ModuleOp, options: CompileOptions) -> Prepared:
     """Lower and tile once (`compile.compile_module`); per input only `input.c` is printed again
     and the app rebuilt (runtime objects are cached) and run."""
     import dataclasses
 
-    from dory_xdsl.compile import CompileOptions, compile_module, main_input_types
+    from dory_xdsl.compile import compile_module, main_input_types
     from dory_xdsl.host_engine import host_result
     from dory_xdsl.lowering.app import gap8_app, input_bytes
     from dory_xdsl.tensors import numpy_dtype
 
-    options = CompileOptions()
     app = compile_module(module.clone(), options=options)
     dtypes = [numpy_dtype(t.element_type) for t in main_input_types(app.module)]
 
@@ -95,12 +101,16 @@ def prepare_host(module: ModuleOp) -> Prepared:
     return run
 
 
-def prepare_engine(name: str, module: ModuleOp) -> Prepared:
-    """`run(inputs)` of engine `name` on `module` (which is not modified)."""
+def prepare_engine(name: str, module: ModuleOp, options: CompileOptions | None = None) -> Prepared:
+    """`run(inputs)` of engine `name` on `module` (which is not modified); `options` sets the
+    budgets of the engines that lower the module (default: GAP-8's)."""
+    from dory_xdsl.compile import CompileOptions
+
+    engine = get_engine(name)
     if name in PREPARERS:
         module_name, function = PREPARERS[name].split(":")
-        return getattr(importlib.import_module(module_name), function)(module)
-    engine = get_engine(name)
+        prepare = getattr(importlib.import_module(module_name), function)
+        return prepare(module, options if options is not None else CompileOptions())
     return lambda inputs: engine(module.clone(), inputs)
 
 

@@ -22,11 +22,15 @@ tolerance.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects.builtin import DictionaryAttr, IntegerType, ModuleOp, Signedness
 
 from dory_xdsl.errors import DoryError
+
+if TYPE_CHECKING:
+    from dory_xdsl.compile import CompileOptions
 
 INPUT, OUTPUT, ACT = "input__", "output_tflm__", "act_litert_ref__"
 
@@ -151,7 +155,8 @@ def max_diff(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.max(np.abs(a.astype(np.int64) - b.astype(np.int64)))) if a.size else 0
 
 
-def run_npz(path: str, module: ModuleOp, engine_name: str, tolerance: int) -> int:
+def run_npz(path: str, module: ModuleOp, engine_name: str, tolerance: int,
+            options: CompileOptions | None = None) -> int:
     """Run every case of `path` on the engine prepared once (`engines.prepare_engine`: lowering
     and tiling are not repeated per case); print the report; 0 when all cases are within
     `tolerance`."""
@@ -167,7 +172,7 @@ def run_npz(path: str, module: ModuleOp, engine_name: str, tolerance: int) -> in
     in_offset, out_offset = offsets(module)
     tail = softmax_tail(module)
     layers = mapped_layers(module)
-    engine = prepare_engine(engine_name, module)
+    engine = prepare_engine(engine_name, module, options)
     passed = 0
     for name in names:
         x = arrays[INPUT + name]

@@ -398,13 +398,17 @@ def run_tiled(module: ModuleOp, inputs: Sequence[np.ndarray]) -> TiledRun:
 
 
 def compile_tiled(module: ModuleOp, *, l1_bytes: int | None = None, objective: str = "cost",
-                  double_buffer: bool = True) -> ModuleOp:
-    """qnn module (as imported) -> lowered dory module, in process (the module is modified)."""
+                  double_buffer: bool = True, l2_code_reserved: int | None = None) -> ModuleOp:
+    """qnn module (as imported) -> lowered dory module, in process (the module is modified).
+    Budgets default to GAP-8's (`dory_xdsl.target.GAP8`)."""
+    from dory_xdsl.compile import CompileOptions, backend_pass
     from dory_xdsl.target import GAP8
-    from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
-    budget = GAP8.l1_bytes if l1_bytes is None else l1_bytes
-    Gap8LowerPass(l1_bytes=budget, objective=objective, double_buffer=double_buffer).apply(Context(), module)
+    options = CompileOptions(
+        l1_bytes=GAP8.l1_bytes if l1_bytes is None else l1_bytes,
+        l2_code_reserved=GAP8.l2_code_reserved if l2_code_reserved is None else l2_code_reserved,
+        objective=objective, double_buffer=double_buffer)
+    backend_pass(options).apply(Context(), module)
     module.verify()
     return module
 

@@ -7,13 +7,10 @@ for the host and runs it: about 10-50 s each."""
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 
 from dory_xdsl import cli
 from dory_xdsl import compile as compile_module_file
-from dory_xdsl.compile import CompileOptions
 from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
 
 L2 = 512_000
@@ -38,10 +35,9 @@ def test_mobilenet_runs_bit_exact_within_the_l2_budget(width, resolution, reserv
         compiled.append(app)
         return app
 
-    monkeypatch.setattr(compile_module_file, "CompileOptions",
-                        functools.partial(CompileOptions, l2_code_reserved=reserved))
     monkeypatch.setattr(compile_module_file, "compile_module", compile_and_record)
-    assert cli.main(["run", str(folder / "model.onnx"), "--golden", str(folder), "--engine", "host"]) == 0
+    assert cli.main(["run", str(folder / "model.onnx"), "--golden", str(folder), "--engine", "host",
+                     "--l2-code-reserved", str(reserved)]) == 0
     out = capsys.readouterr().out
     assert "golden: 29/29 tensors bit-exact" in out
     (app,) = compiled
