@@ -118,6 +118,7 @@ def tiled_layers(module: ModuleOp) -> list[TiledLayer]:
     from dory_xdsl.dialects.dory import TilingAttr
     from dory_xdsl.kernel_layers import LAYER_OPS, kernel_layer
     from dory_xdsl.tensors import numpy_dtype
+    from dory_xdsl.transforms.convert_qnn_to_dory import l3_placement
     from dory_xdsl.transforms.qnn_tile import TILING
 
     def nbytes(value) -> int:
@@ -132,6 +133,7 @@ def tiled_layers(module: ModuleOp) -> list[TiledLayer]:
             tiling = op.attributes[TILING]
             assert isinstance(tiling, TilingAttr)
             layer = kernel_layer(op, index)
+            inputs_l3, output_l3 = l3_placement(op)
             layers.append(TiledLayer(
                 index=index, geometry=layer.geometry, tile=tiling.sizes, counts=tiling.counts,
                 l1_bytes=tiling.l1.data, l1_budget=tiling.budget.data, cycles=tiling.cycles.data,
@@ -139,7 +141,7 @@ def tiled_layers(module: ModuleOp) -> list[TiledLayer]:
                 objective=tiling.objective.data,
                 io_bytes=sum(nbytes(v) for v in layer.inputs) + nbytes(op.results[0]),
                 param_bytes=tuple(int(a.nbytes) for a in layer.params.values()),
-                l3_chunk=_l3_chunk(op),
+                l3_chunk=_l3_chunk(op), inputs_l3=inputs_l3, output_l3=output_l3,
             ))
     return layers
 

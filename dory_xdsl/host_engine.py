@@ -34,7 +34,7 @@ from dory_xdsl.errors import DoryError
 APP_SOURCES = ("main.c", "network.c", "input.c")
 RUN_TIMEOUT = 600
 _COUNTERS = re.compile(r"dma: ext2loc (\d+) B / (\d+) cmds, loc2ext (\d+) B / (\d+) cmds; "
-                       r"l3: read (\d+) B / (\d+) reqs")
+                       r"l3: read (\d+) B / (\d+) reqs, write (\d+) B / (\d+) reqs")
 
 
 @dataclass
@@ -51,6 +51,8 @@ class HostRun:
     dma_in_commands: int = 0  # L2 -> L1 (ext2loc)
     dma_out_commands: int = 0  # L1 -> L2 (loc2ext)
     l3_reads: int = 0  # L3 read requests
+    l3_write: int = 0  # bytes written L2 -> L3
+    l3_writes: int = 0  # L3 write requests
 
 
 def cache_dir() -> Path:
@@ -115,8 +117,9 @@ def build_and_run(files: Mapping[str, bytes], directory: Path, l1_bytes: int) ->
     counters = _COUNTERS.search(proc.stdout)
     if counters is None:
         raise DoryError("the host app printed no DMA counters")
-    ext2loc, n_in, loc2ext, n_out, l3_read, l3_reads = (int(g) for g in counters.groups())
-    return HostRun(layers, outputs, proc.stdout, ext2loc, loc2ext, n_in + n_out, l3_read, n_in, n_out, l3_reads)
+    ext2loc, n_in, loc2ext, n_out, l3_read, l3_reads, l3_write, l3_writes = (int(g) for g in counters.groups())
+    return HostRun(layers, outputs, proc.stdout, ext2loc, loc2ext, n_in + n_out, l3_read, n_in, n_out, l3_reads,
+                   l3_write, l3_writes)
 
 
 def parse_dump(data: bytes) -> tuple[dict[int, bytes], list[bytes]]:
@@ -172,5 +175,5 @@ def host_result(app, l1_bytes: int) -> EngineResult:
     outputs = [_array(raw, arg.type) for raw, arg in zip(run.outputs, out_args)]  # type: ignore[arg-type]
     print(f"host: {len(out_types)} layers, {app.multi_tile_layers} with more than one tile; "
           f"DMA L2->L1 {run.dma_in} B, L1->L2 {run.dma_out} B ({run.dma_commands} commands); "
-          f"L3 read {run.l3_read} B")
+          f"L3 read {run.l3_read} B / {run.l3_reads} reqs, write {run.l3_write} B / {run.l3_writes} reqs")
     return EngineResult(outputs, layers)

@@ -10,7 +10,11 @@ symbolic command plan per L1 buffer (`tile_exprs.input_copy`, `output_copy`,
   (`starts_channel_tile`), L2 -> L1;
 - the input tile (both inputs of an add) on every tile, L2 -> L1, or on tile 0 only when it is
   stationary (`fixed_input`: a single tile, or a conv/linear layer with one spatial tile);
-- the output tile on every tile, L1 -> L2.
+- the output tile on every tile, L1 -> L2;
+- an input that lives in L3 (`qnn-l3-tile`) reaches L2 in row windows (`window_tiles`): the input
+  rows of a row of tiles, all columns and channels (`window_bytes` from `window_l3`), read
+  L3 -> L2 for the first tile of every row of tiles (again for every channel tile), or once for
+  tile 0 when the input is stationary.
 
 The lowering builds its loop from `layer_plans`; `layer_dma` sums the same plans' bytes and
 commands (`SymbolicCopy.num_commands`) over the same tiles, so the report counts exactly what
@@ -74,12 +78,26 @@ class LayerPlans:
     params: dict[str, SymbolicCopy | None]  # per-channel parameters present, in PARAMETER_ORDER
     fixed_input: bool  # the input tile is fetched once, for tile 0
     starts_channel_tile: Expr  # true on the first tile of a channel tile: its parameters are fetched
+    starts_row: Expr  # true on the first tile of a row of tiles: an input in L3 gets its window
+    window_l3: Expr  # byte offset in L3 of the tile's input window (an input in L3)
+    window_bytes: Expr  # bytes of the tile's input window
 
     def input_tiles(self) -> range:
         return range(1 if self.fixed_input else self.exprs.space.n)
 
     def param_tiles(self) -> list[int]:
         return [t for t in range(self.exprs.space.n) if self.starts_channel_tile.at(t)]
+
+    def window_tiles(self) -> list[int]:
+        """The tiles whose input window is read from L3 (for an input that lives in L3)."""
+        if self.fixed_input:
+            return [0]
+        return [t for t in range(self.exprs.space.n) if self.starts_row.at(t)]
+
+    def window_reads(self) -> tuple[int, int]:
+        """Bytes and requests L3 -> L2 of the windows of one input that lives in L3."""
+        tiles = self.window_tiles()
+        return sum(self.window_bytes.at(t) for t in tiles), len(tiles)
 
 
 def tile_counts(g: LayerGeometry, sizes: TileSizes) -> tuple[int, int, int]:
@@ -94,6 +112,7 @@ def layer_plans(g: LayerGeometry, sizes: TileSizes, limits: DmaLimits) -> LayerP
     check_against_tiles(e, enumerate_tiles(g, sizes))
     n = e.space.n
     per_channel = parameter_bytes_per_channel(g)
+    row_bytes = g.w * g.cin * g.act_bytes
     return LayerPlans(
         exprs=e,
         inputs=INPUT_BUFFERS[:g.num_inputs],
@@ -103,6 +122,10 @@ def layer_plans(g: LayerGeometry, sizes: TileSizes, limits: DmaLimits) -> LayerP
                 for name in PARAMETER_ORDER if name in per_channel},
         fixed_input=n == 1 or (not g.channels_tied and nh == nw == 1),
         starts_channel_tile=e.space.eq(e.space.t % (nh * nw), 0).named("starts_c_tile"),
+        # unnamed: expressions are shared, and a name sticks (the lowering names these when it uses them)
+        starts_row=e.space.eq(e.space.t % nw, 0),
+        window_l3=e.h.in_start * row_bytes,
+        window_bytes=e.h.fetched * row_bytes,
     )
 
 

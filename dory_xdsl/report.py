@@ -2,8 +2,10 @@
 
 For every layer (`LayerFigures`): the tile sizes and counts, L1 bytes used of the budget, the
 layer's own L2 buffers (inputs, output, parameters) and the bytes live in L2 while it runs
-(from the L2 plan), the parameter bytes read from L3 (`dory_l3_read`: L3 -> L2, one request
-per parameter buffer), the cluster DMA bytes and commands per direction (L2 -> L1, L1 -> L2;
+(from the L2 plan), the bytes read from L3 into L2 (parameters: one request per parameter
+buffer, or per parameter and chunk when streamed; inputs that live in L3: one request per row
+window, `LayerPlans.window_reads`), the bytes written L2 -> L3 (an output that lives in L3:
+written whole after the layer, one request), the cluster DMA bytes and commands per direction (L2 -> L1, L1 -> L2;
 from `dory_xdsl.layer_dma`: the lowering's own command plans, counted from the tiling), the modelled
 cycles of the tiling model's cost model, whether the tiling optimum was proved and the solve
 time. In total (`NetworkReport`): the sums, the L2 plan's peak against its liveness lower bound
@@ -20,7 +22,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from dory_xdsl.l2_planner import L2Plan
-from dory_xdsl.layer_dma import DmaCounts, layer_dma
+from dory_xdsl.layer_dma import DmaCounts, layer_dma, layer_plans
 from dory_xdsl.layer_geometry import LayerGeometry
 from dory_xdsl.target import Target
 from dory_xdsl.tiles import TileSizes
@@ -43,6 +45,8 @@ class TiledLayer:
     io_bytes: int  # the layer's activation inputs and output in L2
     param_bytes: tuple[int, ...]  # each parameter buffer (weights, bias, k, lambda) read from L3
     l3_chunk: int = 0  # output channels per chunk when the parameters stream from L3 (`dory.l3`), else 0
+    inputs_l3: tuple[bool, ...] = ()  # which activation inputs live in L3 (`dory.l3`)
+    output_l3: bool = False  # the output lives in L3: written there after the layer
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,10 @@ class LayerFigures:
     l1_budget: int
     l2_bytes: int  # the layer's own L2 buffers: inputs, output, parameters
     l2_live: int  # bytes live in L2 (plan, aligned) while the layer runs
-    l3_bytes: int  # parameters read from L3 into L2 for this layer
+    l3_bytes: int  # read from L3 into L2 for this layer: parameters and input windows
     l3_reads: int
+    l3_write_bytes: int  # written from L2 to L3 after this layer: its output when it lives in L3
+    l3_writes: int
     dma: DmaCounts  # cluster DMA L2 <-> L1
     cycles: int
     proved: bool
@@ -73,7 +79,11 @@ class LayerFigures:
 
 def layer_figures(layer: TiledLayer, target: Target, l2_live: int) -> LayerFigures:
     g = layer.geometry
-    dma = layer_dma(g, TileSizes(*layer.tile), target.with_budget(l1_bytes=layer.l1_budget))
+    sizes, layer_target = TileSizes(*layer.tile), target.with_budget(l1_bytes=layer.l1_budget)
+    dma = layer_dma(g, sizes, layer_target)
+    window_bytes, window_reads = layer_plans(g, sizes, layer_target.dma).window_reads()
+    windowed = sum(layer.inputs_l3)
+    out_bytes = g.output_elements * g.out_bytes if layer.output_l3 else 0
     chunk = layer.l3_chunk
     chunks = -(-g.cout // chunk) if chunk else 1  # streamed: one read per parameter and chunk
     param_l2 = (sum(2 * (-(-chunk * (b // g.cout) // 8) * 8) for b in layer.param_bytes) if chunk
@@ -82,7 +92,9 @@ def layer_figures(layer: TiledLayer, target: Target, l2_live: int) -> LayerFigur
         index=layer.index, name=g.name, kind=g.kind, kernel=g.kernel, tile=layer.tile, counts=layer.counts,
         l1_bytes=layer.l1_bytes, l1_budget=layer.l1_budget,
         l2_bytes=layer.io_bytes + param_l2, l2_live=l2_live,
-        l3_bytes=sum(layer.param_bytes), l3_reads=chunks * len(layer.param_bytes), dma=dma,
+        l3_bytes=sum(layer.param_bytes) + windowed * window_bytes,
+        l3_reads=chunks * len(layer.param_bytes) + windowed * window_reads,
+        l3_write_bytes=out_bytes, l3_writes=int(layer.output_l3), dma=dma,
         cycles=layer.cycles, proved=layer.proved, solve_seconds=layer.solve_seconds, objective=layer.objective,
     )
 
@@ -119,6 +131,8 @@ class NetworkReport:
             "l3_image_bytes": self.l3_image_bytes,
             "l3_to_l2_bytes": sum(x.l3_bytes for x in self.layers),
             "l3_to_l2_reads": sum(x.l3_reads for x in self.layers),
+            "l2_to_l3_bytes": sum(x.l3_write_bytes for x in self.layers),
+            "l2_to_l3_writes": sum(x.l3_writes for x in self.layers),
             "l2_to_l1_bytes": dma.in_bytes, "l2_to_l1_commands": dma.in_commands,
             "l1_to_l2_bytes": dma.out_bytes, "l1_to_l2_commands": dma.out_commands,
             "cycles": sum(x.cycles for x in self.layers),
@@ -145,19 +159,20 @@ class NetworkReport:
 
     def text(self) -> str:
         header = ("  # layer                 kind       tile h,w,c    tiles  L1 B    L2 own B  L2 live B "
-                  "L3->L2 B  L2->L1 B / cmds      L1->L2 B / cmds     cycles     opt  solve ms")
+                  "L3->L2 B  L2->L3 B  L2->L1 B / cmds      L1->L2 B / cmds     cycles     opt  solve ms")
         lines = [f"{self.name}: {len(self.layers)} layers", header]
         for x in self.layers:
             tile = ",".join(map(str, x.tile))
             lines.append(
                 f"{x.index:3d} {x.name[:21]:21s} {x.kind:10s} {tile:12s} {x.tiles:6d} {x.l1_bytes:7d} "
-                f"{x.l2_bytes:9d} {x.l2_live:9d} {x.l3_bytes:9d} {x.dma.in_bytes:10d} / {x.dma.in_commands:<6d} "
+                f"{x.l2_bytes:9d} {x.l2_live:9d} {x.l3_bytes:9d} {x.l3_write_bytes:9d} {x.dma.in_bytes:10d} / {x.dma.in_commands:<6d} "
                 f"{x.dma.out_bytes:9d} / {x.dma.out_commands:<6d} {x.cycles:10d} {'yes' if x.proved else 'no':>4s} "
                 f"{1000 * x.solve_seconds:8.1f}")
         t = self.totals()
         lines.append(
             f"total: {t['tiles']} tiles ({t['multi_tile_layers']} layers with more than one), L1 max "
             f"{t['l1_bytes_max']} B; L3->L2 {t['l3_to_l2_bytes']} B / {t['l3_to_l2_reads']} reads; "
+            f"L2->L3 {t['l2_to_l3_bytes']} B / {t['l2_to_l3_writes']} writes; "
             f"L2->L1 {t['l2_to_l1_bytes']} B / {t['l2_to_l1_commands']} cmds; "
             f"L1->L2 {t['l1_to_l2_bytes']} B / {t['l1_to_l2_commands']} cmds; "
             f"{t['cycles']} modelled cycles; {t['proved_layers']}/{t['layers']} proved optimal, "

@@ -358,6 +358,7 @@ class _LayerLowering:
         if plans.exprs.counts != self.tiling.counts:
             raise DoryError(f"layer '{g.name}': its dory.tiling counts {list(self.tiling.counts)} do not match "
                             f"its tile sizes {list(self.tiling.sizes)} (stale tiling? re-run qnn-tile)")
+        self.plans = plans
         self.e = e = plans.exprs
         n = e.space.n
         fixed_input = self.fixed_input = plans.fixed_input
@@ -495,7 +496,7 @@ class _LayerLowering:
         e, g = self.e, self.g
         nw, n = self.tiling.counts[1], e.space.n
         channel = f"{INPUT_BUFFERS[i]}_l3"
-        first = e.space.eq(e.space.t % nw, 0).named("starts_row")
+        first = self.plans.starts_row.named("starts_row")
         self.when(first, leaf, lambda: self.body.emit(dory.L3WaitOp(channel)))
         shift = (self.row_group() % 2) * self.window_slot - e.h.in_start * (g.w * g.cin * g.act_bytes)
         plan = self.input_plan
@@ -510,17 +511,16 @@ class _LayerLowering:
     def read_window(self, i: int, leaf: Leaf, ahead: int = 0) -> None:
         """L3 -> L2: the input rows of tile `leaf + ahead` (all columns and channels) into slot
         (its row group) % 2 of input i's window buffer."""
-        e, g, em = self.e, self.g, self.emitter
-        row_bytes = g.w * g.cin * g.act_bytes
+        em = self.emitter
         target: Leaf = leaf
         if isinstance(leaf, int):
             target = leaf + ahead
         elif ahead:
             target = self.body.emit(arith.AddiOp(leaf, self.body.const(ahead))).results[0]
             target.name_hint = "t_row_next"
-        ext = em.value((e.h.in_start * row_bytes).named("window_l3"), target)
+        ext = em.value(self.plans.window_l3.named("window_l3"), target)  # the windows the report counts (`layer_plans`)
         loc = em.value(((self.row_group() % 2) * self.window_slot).named("window_slot"), target)
-        size = em.mixed((e.h.fetched * row_bytes).named("window_bytes"), target)
+        size = em.mixed(self.plans.window_bytes.named("window_bytes"), target)
         self.body.emit(dory.L3StartOp(self.inputs[i], ext, self.windows[i], loc, size=size, length=size,
                                       stride=size, dir="l3_to_l2", channel=f"{INPUT_BUFFERS[i]}_l3"))
 
