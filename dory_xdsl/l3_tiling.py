@@ -1,4 +1,4 @@
-"""The L3 -> L2 level of the tiling model for one layer (pure: no IR, no solver).
+"""The L3 -> L2 level of the tiling model for one layer (pure: no IR; Z3 only to prove the choice).
 
 What it decides
 - An *L2 tile* of a layer is a block of `rows` output rows (full width) x `channels` output
@@ -24,7 +24,10 @@ tile of the layer, with its own padding and halo, lies inside exactly one L2 til
 is the "layer" its L1 tile loop runs over, with L2 addresses relative to the windows. No L1
 tile changes, hence the L1 footprint and the L2 <-> L1 cycles of the layer are those of its L1
 tiling. The L2 tiles of a layer form a small domain (at most row-tile count x channel-tile
-count x 2 orders), so the choice is exhaustive and provably optimal for the cost model below.
+count x 2 orders), so the choice is an exact exhaustive search (`best_tiling`), then proved
+optimal for the cost model below by Z3 over the same candidate table (`dory_xdsl.l3_tiling_proof`:
+the chosen tile fits with its cycles, no candidate fits with fewer: unsat; deterministic
+resource limit; `L2Tiling.proved`). Z3 finding a better candidate raises AssertionError.
 
 Cost model (modelled cycles, same style as the L1 model)
 - L3 transfers: `ceil(bytes / L3Model.bytes_per_cycle) + L3Model.latency_cycles` per request
@@ -46,8 +49,9 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+from dory_xdsl.l3_tiling_proof import prove_choice
 from dory_xdsl.layer_geometry import LayerGeometry
 from dory_xdsl.tiles import TileSizes, axis_spans, parameter_bytes_per_channel
 
@@ -108,6 +112,9 @@ class L2Tiling:
     l3_write: int  # bytes written to L3 (output windows)
     l3_requests: int
     cycles: int
+    proved: bool = field(default=False, compare=False)  # Z3 proved it optimal (`best_tiling` only)
+    z3_work: int = field(default=0, compare=False)  # Z3 resource units of that proof (deterministic)
+    solve_seconds: float = field(default=0.0, compare=False)  # wall time of the proof (reporting only)
 
     @property
     def num_tiles(self) -> int:
@@ -244,16 +251,23 @@ def candidates(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, compu
     return tuple(sorted(out, key=lambda t: (t.cycles, t.num_tiles, t.l2_bytes, t.order, t.rows, t.channels)))
 
 
+@functools.lru_cache(maxsize=4096)
 def best_tiling(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, compute_cycles: int,
                 allowance: int, model: L3Model = L3Model(), alignment: int = 8,
                 hidden_cycles: int = 0) -> L2Tiling | None:
-    """The cheapest tiling whose own L2 buffers fit `allowance` bytes (None if none does).
+    """The cheapest tiling whose own L2 buffers fit `allowance` bytes (None if none does),
+    proved optimal over the candidates by Z3 (`proved`; cached).
 
     Ties go to fewer tiles, then to the smaller footprint (deterministic)."""
-    for t in candidates(g, l1, placement, compute_cycles, model, alignment, hidden_cycles):
-        if t.l2_bytes <= allowance:
-            return t
-    return None
+    cands = candidates(g, l1, placement, compute_cycles, model, alignment, hidden_cycles)
+    chosen = next((i for i, t in enumerate(cands) if t.l2_bytes <= allowance), None)
+    if not cands:
+        return None
+    proof = prove_choice([t.l2_bytes for t in cands], [t.cycles for t in cands], chosen, allowance,
+                         g.describe())
+    if chosen is None:
+        return None
+    return replace(cands[chosen], proved=proof.proved, z3_work=proof.z3_work, solve_seconds=proof.solve_seconds)
 
 
 def smallest_tiling(g: LayerGeometry, l1: TileSizes, placement: LayerPlacement, compute_cycles: int,
