@@ -173,8 +173,11 @@ def hw_c(shape: Sequence[int], layout: str) -> tuple[int, int, int]:
 def pool_out(size: int, kernel: int, stride: int, pad: int, dilation: int = 1) -> int:
     """Output extent of a sliding window (floor mode); < 1 when the window does not fit.
 
-    `pad` is the sum of both sides' padding, `dilation` spreads the kernel taps."""
-    return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
+    `pad` is the sum of both sides' padding, `dilation` spreads the kernel taps. The formula
+    lives in the reference semantics (`dory_xdsl.reference.window_out`)."""
+    from dory_xdsl.reference import window_out
+
+    return window_out(size, kernel, stride, pad, dilation)
 
 
 def _check_requant(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from dory_xdsl import target as tgt
 from dory_xdsl.errors import DoryError
+from dory_xdsl.reference import window_out
 
 KINDS = ("conv", "pointwise", "depthwise", "linear", "maxpool", "avgpool", "add")
 WINDOW_KINDS = ("conv", "pointwise", "depthwise", "maxpool", "avgpool")
@@ -94,13 +95,11 @@ class LayerGeometry:
 
     @property
     def h_out(self) -> int:
-        pad = self.pads[0] + self.pads[2]
-        return (self.h + pad - self.kh_eff) // self.stride[0] + 1
+        return window_out(self.h, self.kh, self.stride[0], self.pads[0] + self.pads[2], self.dilation[0])
 
     @property
     def w_out(self) -> int:
-        pad = self.pads[1] + self.pads[3]
-        return (self.w + pad - self.kw_eff) // self.stride[1] + 1
+        return window_out(self.w, self.kw, self.stride[1], self.pads[1] + self.pads[3], self.dilation[1])
 
     @property
     def channels_tied(self) -> bool:
