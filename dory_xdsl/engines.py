@@ -81,22 +81,24 @@ def prepare_tiled(module: ModuleOp, options: CompileOptions) -> Prepared:
 
 
 def prepare_host(module: ModuleOp, options: CompileOptions) -> Prepared:
-    """Lower and tile once (`compile.compile_module`); per input only `input.c` is printed again
-    and the app rebuilt (runtime objects are cached) and run."""
+    """Lower, tile and print once (`compile.compile_module`); per input only `input.c` is printed
+    again and the app rebuilt (runtime objects are cached) and run."""
     import dataclasses
 
     from dory_xdsl.compile import compile_module, main_input_types
     from dory_xdsl.host_engine import host_result
-    from dory_xdsl.lowering.app import gap8_app, input_bytes
+    from dory_xdsl.lowering.app import input_bytes, input_source
+    from dory_xdsl.lowering.c_printer import num_bytes
     from dory_xdsl.tensors import numpy_dtype
 
     app = compile_module(module.clone(), options=options)
-    dtypes = [numpy_dtype(t.element_type) for t in main_input_types(app.module)]
+    types = main_input_types(app.module)
+    dtypes = [numpy_dtype(t.element_type) for t in types]
+    sizes = [num_bytes(t) for t in types]
 
     def run(inputs: Sequence[np.ndarray]) -> EngineResult:
-        printed = gap8_app(app.module, inputs=input_bytes(inputs, dtypes))
-        return host_result(dataclasses.replace(app, files={**app.files, "input.c": printed["input.c"]}),
-                           options.l1_bytes)
+        source = input_source("network", sizes, input_bytes(inputs, dtypes)).encode()
+        return host_result(dataclasses.replace(app, files={**app.files, "input.c": source}), options.l1_bytes)
 
     return run
 

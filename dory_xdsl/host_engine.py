@@ -147,11 +147,10 @@ def _array(raw: bytes, t: MemRefType) -> np.ndarray:
 
 def host_engine(module: ModuleOp, inputs: Sequence[np.ndarray]) -> EngineResult:
     """Engine entry (see `dory_xdsl.engines`): lower, print, build and run on the host."""
-    from dory_xdsl.compile import CompileOptions, compile_module
+    from dory_xdsl.compile import CompileOptions
+    from dory_xdsl.engines import prepare_host
 
-    options = CompileOptions()
-    app = compile_module(module.clone(), inputs=list(inputs), options=options)
-    return host_result(app, options.l1_bytes)
+    return prepare_host(module, CompileOptions())(inputs)
 
 
 def host_result(app, l1_bytes: int) -> EngineResult:
