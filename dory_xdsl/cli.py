@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from dory_xdsl.diagnostics import run_reporting_errors
-from dory_xdsl.engines import ENGINES, get_engine, prepare_engine
+from dory_xdsl.engines import ENGINES, prepare_engine
 from dory_xdsl.errors import DoryError
 from dory_xdsl.mobilenet import add_gen_mobilenet_parser
 
@@ -100,7 +100,6 @@ def command_run(args: argparse.Namespace) -> int:
         raise DoryError("dory run needs --golden DIR or --input X.npy")
     from dory_xdsl.compile import options_from_args
 
-    get_engine(args.engine)
     options = options_from_args(args)
     if not Path(args.model).is_file():
         raise DoryError(f"{args.model}: no such model file")
