@@ -21,14 +21,16 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
 
 from dory_xdsl import synthetic_quant as sq
 from dory_xdsl.errors import DoryError
 from dory_xdsl.golden_writer import write_golden_dir
-from dory_xdsl.nemo_onnx import NemoGraph
+
+if TYPE_CHECKING:
+    import onnx
 
 # (output channels, stride) of the 13 depthwise-separable blocks.
 BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1),
@@ -131,6 +133,8 @@ class GeneratedNetwork:
 
 def build_mobilenet(config: MobileNetConfig) -> GeneratedNetwork:
     """The ONNX graph, the seeded input and the exact integer output of every DORY layer."""
+    from dory_xdsl.nemo_onnx import NemoGraph  # imports onnx: only when generating
+
     specs = layer_table(config)
     rng = np.random.default_rng(config.seed)
     shape = (1, config.input_channels, config.resolution, config.resolution)
@@ -167,6 +171,8 @@ def run_onnxruntime(network: GeneratedNetwork) -> list[np.ndarray]:
         import onnxruntime
     except ImportError:
         raise DoryError("gen-mobilenet needs onnxruntime (pip install onnxruntime)") from None
+    import onnx
+
     probe = onnx.ModelProto()
     probe.CopyFrom(network.model)
     final = {output.name for output in probe.graph.output}
@@ -190,6 +196,8 @@ def check_against_onnxruntime(network: GeneratedNetwork, results: list[np.ndarra
 
 def generate_mobilenet(config: MobileNetConfig, folder: str | Path) -> GeneratedNetwork:
     """Write `model.onnx`, `input.txt` and `out_layer<N>.txt` (golden data from onnxruntime)."""
+    import onnx
+
     network = build_mobilenet(config)
     onnx.checker.check_model(network.model)
     results = run_onnxruntime(network)
