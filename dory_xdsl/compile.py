@@ -163,8 +163,20 @@ def layer_out_types(module: ModuleOp) -> dict[int, MemRefType]:
             for f in layer_functions(module)}
 
 
-def golden_checksums(module: ModuleOp, golden_dir: str | Path) -> dict[int, int]:
-    """Byte-sum checksums of the golden layer outputs, in each layer's output element type."""
+def golden_positions(module: ModuleOp, model: str | Path) -> list[int | None]:
+    """DORY layer number -> program-order layer of the imported (not yet lowered) `module`, from
+    the ONNX file `model` (`golden_numbering.dory_positions`, the numbering `dory run --golden`
+    uses)."""
+    from dory_xdsl.golden_numbering import dory_positions
+    from dory_xdsl.onnx_graph import index_graph, parse_model
+
+    return dory_positions(module, index_graph(parse_model(Path(model).read_bytes(), str(model))))
+
+
+def golden_checksums(module: ModuleOp, golden_dir: str | Path, positions: Sequence[int | None]) -> dict[int, int]:
+    """Byte-sum checksums of the golden layer outputs, in each layer's output element type, keyed
+    by lowered layer index: golden file N is DORY layer N, program-order layer `positions[N]`
+    (`golden_positions`), which `qnn-legalize-pulp` may have renumbered (`lowered_layer_of`)."""
     from dory_xdsl.golden import read_golden_dir
     from dory_xdsl.lowering.c_printer import byte_checksum
     from dory_xdsl.transforms.qnn_legalize_pulp import lowered_layer_of
@@ -172,11 +184,13 @@ def golden_checksums(module: ModuleOp, golden_dir: str | Path) -> dict[int, int]
 
     golden = read_golden_dir(golden_dir)
     out_types = layer_out_types(module)
+    lowered = lowered_layer_of(module, len(out_types))
     sums = {}
-    for number, index in lowered_layer_of(module, len(out_types)).items():
-        tensor = golden.layers.get(number)
-        if tensor is None:
-            continue
+    for number, tensor in sorted(golden.layers.items()):
+        position = positions[number] if 0 <= number < len(positions) else None
+        if position is None or position not in lowered:
+            raise DoryError(f"{golden_dir}: out_layer{number}.txt has no layer of the model (DORY numbering)")
+        index = lowered[position]
         out_type = out_types[index]
         dtype = numpy_dtype(out_type.element_type).newbyteorder("<")
         sums[index] = byte_checksum(tensor.values.astype(dtype).tobytes())
@@ -192,12 +206,17 @@ def main_input_types(module: ModuleOp) -> list[MemRefType]:
 
 def compile_module(module: ModuleOp, *, name: str = "network", source: str = "",
                    inputs: Sequence[np.ndarray] | None = None, golden_dir: str | Path | None = None,
+                   golden_numbering: Sequence[int | None] | None = None,
                    options: CompileOptions = CompileOptions()) -> CompiledApp:
-    """Lower an imported qnn module and print its application (inputs NCHW as ONNX takes them)."""
+    """Lower an imported qnn module and print its application (inputs NCHW as ONNX takes them).
+    With `golden_dir`, `golden_numbering` (`golden_positions` of the module before lowering) ties
+    each golden file to its layer."""
     from dory_xdsl.lowering.app import gap8_app, input_bytes
     from dory_xdsl.report import build_report
     from dory_xdsl.tensors import numpy_dtype
 
+    if golden_dir is not None and golden_numbering is None:
+        raise DoryError("golden checksums need the DORY layer numbering (compile.golden_positions)")
     start = time.perf_counter()
     seconds: dict[str, float] = {}
     tiled: list[TiledLayer] = []
@@ -211,7 +230,10 @@ def compile_module(module: ModuleOp, *, name: str = "network", source: str = "",
             if tuple(array.shape) != tuple(t.get_shape()):
                 raise DoryError(f"input {i}: shape {list(array.shape)}, the network takes {list(t.get_shape())}")
         data = input_bytes(inputs, [numpy_dtype(t.element_type) for t in types])
-    sums = golden_checksums(module, golden_dir) if golden_dir is not None else None
+    sums = None
+    if golden_dir is not None:
+        assert golden_numbering is not None
+        sums = golden_checksums(module, golden_dir, golden_numbering)
     printing = time.perf_counter()
     files = gap8_app(module, name=name, source=source, inputs=data, golden_checksums=sums)
     seconds["C printing"] = time.perf_counter() - printing
@@ -246,9 +268,10 @@ def command_compile(args) -> int:
     start = time.perf_counter()
     module = import_onnx_file(str(model))
     import_seconds = time.perf_counter() - start
-    inputs = None
+    inputs = numbering = None
     if args.golden:
         inputs = golden_inputs(module, args.golden)
+        numbering = golden_positions(module, model)
     elif args.input:
         from dory_xdsl.cli import load_inputs
         from dory_xdsl.interpreter import main_function
@@ -258,7 +281,7 @@ def command_compile(args) -> int:
     options = options_from_args(args)
     out = Path(args.output)
     app = compile_module(module, name=_app_name(out), source=model.name, inputs=inputs,
-                         golden_dir=args.golden, options=options)
+                         golden_dir=args.golden, golden_numbering=numbering, options=options)
     write_app(app.files, out)
     assert app.report is not None
     app.report.stage_seconds = {"import": import_seconds, **app.report.stage_seconds}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dory_xdsl.compile import CompileOptions, compile_module, golden_inputs
+from dory_xdsl.compile import CompileOptions, compile_module, golden_inputs, golden_positions
 from dory_xdsl.errors import DoryError
 from dory_xdsl.golden import read_golden_dir
 from dory_xdsl.host_build import RUNTIME_DIR
@@ -30,6 +30,7 @@ def network(tmp_path_factory):
 def compile_golden(folder: Path, **options):
     module = import_onnx_file(str(folder / "model.onnx"))
     return compile_module(module, name="net", inputs=golden_inputs(module, folder), golden_dir=folder,
+                          golden_numbering=golden_positions(module, folder / "model.onnx"),
                           options=CompileOptions(**options))
 
 

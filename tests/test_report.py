@@ -11,7 +11,7 @@ import pytest
 from onnx_graphs import EXAMPLES, example_networks, require_examples
 
 from dory_xdsl import cli
-from dory_xdsl.compile import CompileOptions, compile_module, golden_inputs
+from dory_xdsl.compile import CompileOptions, compile_module, golden_inputs, golden_positions
 from dory_xdsl.host_engine import build_and_run
 from dory_xdsl.layer_dma import layer_dma, layer_plans, scheduled_copies
 from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
@@ -30,7 +30,8 @@ def compiled(model: Path, golden: Path):
     """One compile per model for the whole module (the golden input embedded)."""
     if model not in _apps:
         module = import_onnx_file(str(model))
-        _apps[model] = compile_module(module, name="net", inputs=golden_inputs(module, golden), golden_dir=golden)
+        _apps[model] = compile_module(module, name="net", inputs=golden_inputs(module, golden), golden_dir=golden,
+                                      golden_numbering=golden_positions(module, model))
     return _apps[model]
 
 
