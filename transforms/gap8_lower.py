@@ -48,8 +48,9 @@ class Gap8LowerPass(ModulePass):
     objective: str = "cost"
     """Tiling objective: "cost" (modelled cycles) or "dory" (DORY's L1-fill objective)."""
     double_buffer: bool = True
+    """Two copies of every tile buffer, so DMA overlaps compute."""
     timeout: float = 20.0
-    """Z3 time limit per layer in seconds."""
+    """Wall-clock safety net per layer in seconds (the search itself is bounded by Z3 resource units)."""
     l2_bytes: int = GAP8.l2_activation_bytes
     """L2 bytes for activations and parameters (512,000 minus the code reservation)."""
 

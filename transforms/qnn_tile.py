@@ -42,9 +42,13 @@ class QnnTilePass(ModulePass):
     name = "qnn-tile"
 
     l1_bytes: int = GAP8.l1_bytes
+    """L1 budget per layer in bytes (DORY's 36,700 by default)."""
     objective: str = "cost"
+    """Tiling objective: "cost" (modelled cycles) or "dory" (DORY's L1-fill objective)."""
     double_buffer: bool = True
+    """Two copies of every tile buffer, so DMA overlaps compute."""
     timeout: float = 20.0
+    """Wall-clock safety net per layer in seconds (the search itself is bounded by Z3 resource units)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = GAP8.with_budget(l1_bytes=self.l1_bytes)
