@@ -142,6 +142,7 @@ def tiled_layers(module: ModuleOp) -> list[TiledLayer]:
                 io_bytes=sum(nbytes(v) for v in layer.inputs) + nbytes(op.results[0]),
                 param_bytes=tuple(int(a.nbytes) for a in layer.params.values()),
                 l3_chunk=_l3_chunk(op), inputs_l3=inputs_l3, output_l3=output_l3,
+                double_buffer=bool(tiling.double_buffer.data),
             ))
     return layers
 

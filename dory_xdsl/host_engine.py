@@ -35,6 +35,7 @@ APP_SOURCES = ("main.c", "network.c", "input.c")
 RUN_TIMEOUT = 600
 _COUNTERS = re.compile(r"dma: ext2loc (\d+) B / (\d+) cmds, loc2ext (\d+) B / (\d+) cmds; "
                        r"l3: read (\d+) B / (\d+) reqs, write (\d+) B / (\d+) reqs")
+_DMA_PEAKS = re.compile(r"dma outstanding peak per layer:((?: \d+)*)")
 
 
 @dataclass
@@ -53,6 +54,7 @@ class HostRun:
     l3_reads: int = 0  # L3 read requests
     l3_write: int = 0  # bytes written L2 -> L3
     l3_writes: int = 0  # L3 write requests
+    dma_peaks: tuple[int, ...] = ()  # per layer: most cluster-DMA commands outstanding at once
 
 
 def cache_dir() -> Path:
@@ -118,8 +120,11 @@ def build_and_run(files: Mapping[str, bytes], directory: Path, l1_bytes: int) ->
     if counters is None:
         raise DoryError("the host app printed no DMA counters")
     ext2loc, n_in, loc2ext, n_out, l3_read, l3_reads, l3_write, l3_writes = (int(g) for g in counters.groups())
+    peaks = _DMA_PEAKS.search(proc.stdout)
+    if peaks is None:
+        raise DoryError("the host app printed no DMA outstanding peaks")
     return HostRun(layers, outputs, proc.stdout, ext2loc, loc2ext, n_in + n_out, l3_read, n_in, n_out, l3_reads,
-                   l3_write, l3_writes)
+                   l3_write, l3_writes, tuple(int(x) for x in peaks.group(1).split()))
 
 
 def parse_dump(data: bytes) -> tuple[dict[int, bytes], list[bytes]]:

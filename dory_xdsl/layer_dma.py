@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from dory_xdsl.errors import DoryError
 from dory_xdsl.layer_geometry import LayerGeometry
 from dory_xdsl.target import DmaLimits, Target
 from dory_xdsl.tile_exprs import (
@@ -41,12 +42,13 @@ from dory_xdsl.tile_exprs import (
     output_copy,
     tile_exprs,
 )
-from dory_xdsl.tiles import TileSizes, enumerate_tiles, parameter_bytes_per_channel
+from dory_xdsl.tiles import TileSizes, enumerate_tiles, l1_layout, parameter_bytes_per_channel
 
 L2_TO_L1 = "l2_to_l1"
 L1_TO_L2 = "l1_to_l2"
 PARAMETER_ORDER = ("weights", "bias", "k", "lambda")
 INPUT_BUFFERS = ("in", "in2")
+DMA_QUEUES = "dory.dma_queues"  # layer-function attribute: {channel = command structs of its ring}
 
 
 @dataclass(frozen=True)
@@ -150,3 +152,101 @@ def layer_dma(g: LayerGeometry, sizes: TileSizes, target: Target) -> DmaCounts:
             totals[direction][0] += commands * plan.command.size.at(t)  # one size for all of a tile's commands
             totals[direction][1] += commands
     return DmaCounts(*totals[L2_TO_L1], *totals[L1_TO_L2])
+
+
+# ----------------------------------------------------------------------------- outstanding commands
+
+
+@dataclass(frozen=True)
+class DmaQueues:
+    """The command structs of a layer's DMA channels and the most commands outstanding at once.
+
+    Every counted command holds one of the MCHAN's `DmaLimits.counters` transfer counters from
+    its issue to its wait. Each channel (L1 buffer) issues into a FIFO ring of `capacity[channel]`
+    command structs: a command issued with the ring full first waits for the channel's oldest
+    one. The capacities share the counters (`queue_capacities`), so at most that many commands
+    are ever outstanding; `peak` is the exact most, over the schedule of `schedule_events`."""
+
+    capacity: dict[str, int]
+    peak: int
+    need: dict[str, int]  # the most commands one copy of the channel issues (ring-free queue size)
+
+
+def channel_commands(plans: LayerPlans) -> dict[str, list[int]]:
+    """Commands each channel issues at each tile (0 where it copies nothing)."""
+    n = plans.exprs.space.n
+    per_tile: dict[str, list[int]] = {}
+    for name, _, plan, tiles in scheduled_copies(plans):
+        counts = [0] * n
+        if plan is not None:
+            for t in tiles:
+                counts[t] = plan.num_commands(t)
+        per_tile[name] = counts
+    return per_tile
+
+
+def schedule_events(plans: LayerPlans, copies: dict[str, int]) -> Iterator[tuple[str, str, int]]:
+    """("start", channel, tile) / ("wait", channel, -1) in the order `convert-qnn-to-dory` emits
+    them (its docstring's tile schedule); `copies` is the number of L1 copies of each buffer."""
+    n = plans.exprs.space.n
+    c_count = plans.exprs.counts[2]
+    params, inputs = list(plans.params), list(plans.inputs)
+    refetch = c_count > 1 and bool(params)
+    params_double = refetch and copies.get(params[0], 1) == 2
+    input_double = not plans.fixed_input and copies.get("in", 1) == 2
+
+    def prefetch(t: int, double: bool) -> Iterator[tuple[str, str, int]]:
+        fetch_in = not plans.fixed_input and input_double == double
+        fetch_params = refetch and params_double == double
+        if n == 1 or not (fetch_in or fetch_params) or t + 1 >= n:
+            return
+        if fetch_in:
+            yield from (("start", name, t + 1) for name in inputs)
+        if fetch_params and plans.starts_channel_tile.at(t + 1):
+            yield from (("start", name, t + 1) for name in params)
+
+    yield from (("start", name, 0) for name in [*params, *inputs])
+    for t in range(n):
+        yield from (("wait", name, -1) for name in [*inputs, *params])
+        yield from prefetch(t, True)
+        if copies.get("out", 1) == 1 and n > 1:
+            yield "wait", "out", -1
+        if copies.get("out", 1) == 2:
+            yield "wait", "out", -1
+        yield "start", "out", t
+        yield from prefetch(t, False)
+    yield "wait", "out", -1
+
+
+def queue_capacities(need: dict[str, int], counters: int) -> dict[str, int]:
+    """Ring sizes sharing `counters` command structs: every channel gets what one of its copies
+    issues when that fits; otherwise the channels issuing fewest are served first and the rest
+    share what is left evenly (water filling). Raises when there are more channels than counters."""
+    active = {ch: k for ch, k in need.items() if k > 0}
+    if len(active) > counters:
+        raise DoryError(f"{len(active)} DMA channels in one layer, the MCHAN has {counters} counters")
+    capacity: dict[str, int] = {}
+    left = counters
+    for i, (ch, k) in enumerate(sorted(active.items(), key=lambda item: (item[1], item[0]))):
+        share = left // (len(active) - i)
+        capacity[ch] = min(k, share)
+        left -= capacity[ch]
+    return {ch: capacity[ch] for ch in need if ch in capacity}
+
+
+def dma_queues(g: LayerGeometry, sizes: TileSizes, target: Target, double_buffer: bool) -> DmaQueues:
+    """Ring capacities and the exact peak of outstanding commands of one tiled layer."""
+    plans = layer_plans(g, sizes, target.dma)
+    per_tile = channel_commands(plans)
+    need = {ch: max(counts) for ch, counts in per_tile.items()}
+    capacity = queue_capacities(need, target.dma.counters)
+    copies = {b.name: len(b.offsets) for b in l1_layout(g, sizes, target, double_buffer).buffers}
+    pending = dict.fromkeys(per_tile, 0)
+    peak = 0
+    for kind, ch, t in schedule_events(plans, copies):
+        if kind == "wait":
+            pending[ch] = 0
+        elif per_tile[ch][t]:
+            pending[ch] = min(pending[ch] + per_tile[ch][t], capacity[ch])
+            peak = max(peak, sum(pending.values()))
+    return DmaQueues(capacity, peak, need)

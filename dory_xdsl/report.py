@@ -6,7 +6,9 @@ layer's own L2 buffers (inputs, output, parameters) and the bytes live in L2 whi
 buffer, or per parameter and chunk when streamed; inputs that live in L3: one request per row
 window, `LayerPlans.window_reads`), the bytes written L2 -> L3 (an output that lives in L3:
 written whole after the layer, one request), the cluster DMA bytes and commands per direction (L2 -> L1, L1 -> L2;
-from `dory_xdsl.layer_dma`: the lowering's own command plans, counted from the tiling), the modelled
+from `dory_xdsl.layer_dma`: the lowering's own command plans, counted from the tiling), the most
+cluster-DMA commands outstanding at once ("DMA out", of the MCHAN's 16 transfer counters;
+`layer_dma.dma_queues`, what the host runtime counts), the modelled
 cycles of the tiling model's cost model, whether the tiling optimum was proved and the solve
 time. In total (`NetworkReport`): the sums, the L2 plan's peak against its liveness lower bound
 and the L2 budget, the L3 image size, and the compile time per stage.
@@ -22,7 +24,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from dory_xdsl.l2_planner import L2Plan
-from dory_xdsl.layer_dma import DmaCounts, layer_dma, layer_plans
+from dory_xdsl.layer_dma import DmaCounts, dma_queues, layer_dma, layer_plans
 from dory_xdsl.layer_geometry import LayerGeometry
 from dory_xdsl.target import Target
 from dory_xdsl.tiles import TileSizes
@@ -47,6 +49,7 @@ class TiledLayer:
     l3_chunk: int = 0  # output channels per chunk when the parameters stream from L3 (`dory.l3`), else 0
     inputs_l3: tuple[bool, ...] = ()  # which activation inputs live in L3 (`dory.l3`)
     output_l3: bool = False  # the output lives in L3: written there after the layer
+    double_buffer: bool = True  # the tiling's buffering (decides the schedule's waits)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class LayerFigures:
     l3_write_bytes: int  # written from L2 to L3 after this layer: its output when it lives in L3
     l3_writes: int
     dma: DmaCounts  # cluster DMA L2 <-> L1
+    dma_peak: int  # most cluster-DMA commands outstanding at once (of the MCHAN's 16 counters)
     cycles: int
     proved: bool
     solve_seconds: float
@@ -81,6 +85,7 @@ def layer_figures(layer: TiledLayer, target: Target, l2_live: int) -> LayerFigur
     g = layer.geometry
     sizes, layer_target = TileSizes(*layer.tile), target.with_budget(l1_bytes=layer.l1_budget)
     dma = layer_dma(g, sizes, layer_target)
+    queues = dma_queues(g, sizes, layer_target, layer.double_buffer)
     window_bytes, window_reads = layer_plans(g, sizes, layer_target.dma).window_reads()
     windowed = sum(layer.inputs_l3)
     out_bytes = g.output_elements * g.out_bytes if layer.output_l3 else 0
@@ -94,7 +99,7 @@ def layer_figures(layer: TiledLayer, target: Target, l2_live: int) -> LayerFigur
         l2_bytes=layer.io_bytes + param_l2, l2_live=l2_live,
         l3_bytes=sum(layer.param_bytes) + windowed * window_bytes,
         l3_reads=chunks * len(layer.param_bytes) + windowed * window_reads,
-        l3_write_bytes=out_bytes, l3_writes=int(layer.output_l3), dma=dma,
+        l3_write_bytes=out_bytes, l3_writes=int(layer.output_l3), dma=dma, dma_peak=queues.peak,
         cycles=layer.cycles, proved=layer.proved, solve_seconds=layer.solve_seconds, objective=layer.objective,
     )
 
@@ -135,6 +140,7 @@ class NetworkReport:
             "l2_to_l3_writes": sum(x.l3_writes for x in self.layers),
             "l2_to_l1_bytes": dma.in_bytes, "l2_to_l1_commands": dma.in_commands,
             "l1_to_l2_bytes": dma.out_bytes, "l1_to_l2_commands": dma.out_commands,
+            "dma_peak_outstanding": max((x.dma_peak for x in self.layers), default=0),
             "cycles": sum(x.cycles for x in self.layers),
             "proved_layers": sum(1 for x in self.layers if x.proved),
             "solve_seconds": round(sum(x.solve_seconds for x in self.layers), 6),
@@ -159,14 +165,14 @@ class NetworkReport:
 
     def text(self) -> str:
         header = ("  # layer                 kind       tile h,w,c    tiles  L1 B    L2 own B  L2 live B "
-                  "L3->L2 B  L2->L3 B  L2->L1 B / cmds      L1->L2 B / cmds     cycles     opt  solve ms")
+                  "L3->L2 B  L2->L3 B  L2->L1 B / cmds      L1->L2 B / cmds     DMA out  cycles     opt  solve ms")
         lines = [f"{self.name}: {len(self.layers)} layers", header]
         for x in self.layers:
             tile = ",".join(map(str, x.tile))
             lines.append(
                 f"{x.index:3d} {x.name[:21]:21s} {x.kind:10s} {tile:12s} {x.tiles:6d} {x.l1_bytes:7d} "
                 f"{x.l2_bytes:9d} {x.l2_live:9d} {x.l3_bytes:9d} {x.l3_write_bytes:9d} {x.dma.in_bytes:10d} / {x.dma.in_commands:<6d} "
-                f"{x.dma.out_bytes:9d} / {x.dma.out_commands:<6d} {x.cycles:10d} {'yes' if x.proved else 'no':>4s} "
+                f"{x.dma.out_bytes:9d} / {x.dma.out_commands:<6d} {x.dma_peak:7d} {x.cycles:10d} {'yes' if x.proved else 'no':>4s} "
                 f"{1000 * x.solve_seconds:8.1f}")
         t = self.totals()
         lines.append(
@@ -175,6 +181,7 @@ class NetworkReport:
             f"L2->L3 {t['l2_to_l3_bytes']} B / {t['l2_to_l3_writes']} writes; "
             f"L2->L1 {t['l2_to_l1_bytes']} B / {t['l2_to_l1_commands']} cmds; "
             f"L1->L2 {t['l1_to_l2_bytes']} B / {t['l1_to_l2_commands']} cmds; "
+            f"at most {t['dma_peak_outstanding']} DMA commands outstanding; "
             f"{t['cycles']} modelled cycles; {t['proved_layers']}/{t['layers']} proved optimal, "
             f"solve {t['solve_seconds']:.2f} s")
         lines.append(

@@ -42,6 +42,7 @@ class DmaLimits:
     max_bytes: int = 65_535  # one command moves at most this many bytes
     max_line: int = 32_767  # 2-D line length must be < 32,768
     max_stride: int = 32_767  # 2-D L2 stride must be < 32,768
+    counters: int = 16  # MCHAN transfer counters: commands outstanding at once (the 17th stalls the core)
 
     def transfer_ok(self, size: int, line: int, stride: int) -> bool:
         """Whether one command (1-D when `line == size`) respects the limits."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func, memref
-from xdsl.dialects.builtin import DenseArrayBase, DenseIntOrFPElementsAttr, MemRefType, ModuleOp
+from xdsl.dialects.builtin import DenseArrayBase, DenseIntOrFPElementsAttr, DictionaryAttr, MemRefType, ModuleOp
 from xdsl.ir import Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
@@ -36,6 +36,8 @@ from dory_xdsl import kernels, reference
 from dory_xdsl.dialects import dory
 from dory_xdsl.errors import DoryError
 from dory_xdsl.index_eval import execute
+from dory_xdsl.layer_dma import DMA_QUEUES
+from dory_xdsl.target import DmaLimits
 from dory_xdsl.tensors import numpy_dtype, to_numpy
 
 GARBAGE = 0xA5
@@ -62,6 +64,7 @@ class TiledRun:
     layers: dict[int, np.ndarray] = field(default_factory=dict)  # golden layer number -> output
     tiles: dict[int, int] = field(default_factory=dict)  # layer number -> kernel calls
     dma: DmaStats = field(default_factory=DmaStats)
+    dma_peaks: dict[int, int] = field(default_factory=dict)  # layer number -> most DMA commands outstanding
 
     @property
     def multi_tile_layers(self) -> int:
@@ -104,6 +107,10 @@ class _Machine:
     def call(self, f: func.FuncOp, args: Sequence[object]) -> None:
         env: dict[SSAValue, object] = dict(zip(f.body.block.args, args))
         pending: dict[str, list[_Pending]] = {}
+        queues = f.attributes.get(DMA_QUEUES)
+        self.capacity = ({name: attr.value.data for name, attr in queues.data.items()}  # type: ignore[attr-defined]
+                         if isinstance(queues, DictionaryAttr) else {})
+        self.peak = 0
         self.l3_pending: dict[str, list[tuple[dory.L3StartOp, np.ndarray, np.ndarray, tuple[int, ...]]]] = {}
         execute(f.body.block, env, lambda op, env: self.op(op, env, pending))  # type: ignore[arg-type]
         left = [c for c, cmds in pending.items() if cmds] + [c for c, r in self.l3_pending.items() if r]
@@ -169,6 +176,7 @@ class _Machine:
         layer = callee.attributes.get("dory.layer")
         if layer is not None:
             n = layer.value.data  # type: ignore[attr-defined]
+            self.run.dma_peaks[n] = self.peak
             self.run.layers[n] = np.array(args[-1])
             self.run.tiles[n] = self.calls - kernel_calls
 
@@ -192,7 +200,18 @@ class _Machine:
         arena = env[op.l1]
         if cmd.loc < 0 or cmd.loc + size > arena.size:  # type: ignore[union-attr]
             raise EngineError(f"DMA reaches L1 bytes [{cmd.loc}, {cmd.loc + size}) of the {arena.size} B arena")  # type: ignore[union-attr]
-        pending.setdefault(op.channel.data, []).append(cmd)
+        queue = pending.setdefault(op.channel.data, [])
+        ring = self.capacity.get(op.channel.data, 0)
+        if ring < 1:
+            raise EngineError(f"DMA channel '{op.channel.data}' has no command structs in {DMA_QUEUES}")
+        if len(queue) == ring:  # the ring is full: the channel's oldest command is waited for first
+            oldest = queue.pop(0)
+            self.transfer(oldest, env[oldest.op.l1])  # type: ignore[arg-type]
+        queue.append(cmd)
+        outstanding = sum(len(q) for q in pending.values())
+        if outstanding > DmaLimits().counters:
+            raise EngineError(f"{outstanding} DMA commands outstanding, the MCHAN has {DmaLimits().counters} counters")
+        self.peak = max(self.peak, outstanding)
         self.run.dma.commands += 1
         if op.dir.data == "l2_to_l1":
             self.run.dma.bytes_in += size

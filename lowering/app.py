@@ -82,7 +82,7 @@ def gap8_app(module: ModuleOp, *, name: str = "network", source: str = "",
             slave_stack_size=SLAVE_STACK_SIZE),
         "network.h": env.get_template("network.h.j2").render(**common),
         "network.c": env.get_template("network.c.j2").render(
-            **common, structs=network.structs, layer_code=[layer.code for layer in network.layers],
+            **common, structs=network.structs, dma_counters=network.dma_counters, layer_code=[layer.code for layer in network.layers],
             run_body=network.run_body, softmax_helper=softmax_helper, softmax_call=softmax_call),
         "input.c": input_source(name, [size for _, size in network.inputs], inputs),
     }

@@ -11,9 +11,12 @@ One `match op:` dispatch per kind of function, in the style of xDSL's CSL printe
   0 only (grouped in `if (core == 0) { ... }` blocks); every kernel-call op becomes
   `pi_cl_team_barrier(0); <PULP-NN call>; pi_cl_team_barrier(0);` so all cores see the data
   core 0 waited for, and core 0 moves the output only after every core finished. `scf.for` is
-  a C `for`, `scf.if` a C `if`. Each DMA channel gets an array of `pi_cl_dma_cmd_t` as large as
-  the most commands it ever has pending (found by running the layer's loops and index
-  arithmetic, `dory_xdsl.index_eval`); `dory.dma_wait` waits for all of them.
+  a C `for`, `scf.if` a C `if`. Each DMA channel is a FIFO ring (`struct dory_dma_queue`) of
+  the function's `dory.dma_queues` command structs, taken from one static array of 16 (the
+  MCHAN's transfer counters; nothing on the cluster stacks): a command issued into a full ring
+  first waits for the channel's oldest; `dory.dma_wait` waits for all of the channel's pending
+  commands. L3 request arrays are function-local `static` arrays sized by running the
+  layer's loops and index arithmetic (`dory_xdsl.index_eval`).
 - `func.func @main` becomes the body of `network_run` (cluster core 0): the L1 arena, the L2
   buffers at the offsets of `dory_xdsl.lowering.l2_plan` (network inputs and outputs too), the
   parameters (`memref.get_global`: an L3 -> L2 copy into a planned L2 buffer, or the address
@@ -33,10 +36,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects import arith, func, memref, scf
-from xdsl.dialects.builtin import IntegerAttr, IntegerType, MemRefType, ModuleOp, Signedness, StringAttr
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, IntegerType, MemRefType, ModuleOp, Signedness, StringAttr
 from xdsl.ir import Block, Operation, SSAValue
 
 from dory_xdsl.dialects import dory
+from dory_xdsl.layer_dma import DMA_QUEUES
 from dory_xdsl.errors import DoryError
 from dory_xdsl.index_eval import execute
 from dory_xdsl.lowering.l2_plan import L2Buffer, L2Plan, plan_l2
@@ -206,11 +210,23 @@ def arg_names(f: func.FuncOp) -> list[str]:
     return names
 
 
-def dma_queue_sizes(block: Block, start: type[Operation] = dory.DmaStartOp,
-                    wait: type[Operation] = dory.DmaWaitOp) -> dict[str, int]:
-    """Most commands pending at once on each DMA channel (the size of its command array),
-    found by running the layer's loops and index arithmetic (`dory_xdsl.index_eval`).
-    With `dory.L3StartOp` / `dory.L3WaitOp`: the same for the L3 request channels."""
+def dma_channels(f: func.FuncOp) -> dict[str, int]:
+    """The cluster-DMA channels a layer function issues on and the command structs of each
+    channel's ring (`dory.dma_queues`, from `dory_xdsl.layer_dma.dma_queues`)."""
+    queues = f.attributes.get(DMA_QUEUES)
+    sizes = {name: _int(attr) for name, attr in queues.data.items()} if isinstance(queues, DictionaryAttr) else {}
+    used = {op.channel.data for op in f.walk() if isinstance(op, dory.DmaStartOp)}
+    missing = sorted(used - {ch for ch, size in sizes.items() if size > 0})
+    if missing:
+        raise DoryError(f"@{f.sym_name.data}: DMA channel(s) {', '.join(missing)} have no command structs in "
+                        f"{DMA_QUEUES}")
+    return {ch: size for ch, size in sizes.items() if ch in used}
+
+
+def dma_queue_sizes(block: Block, start: type[Operation] = dory.L3StartOp,
+                    wait: type[Operation] = dory.L3WaitOp) -> dict[str, int]:
+    """Most requests pending at once on each L3 request channel (the size of its request
+    array), found by running the layer's loops and index arithmetic (`dory_xdsl.index_eval`)."""
     pending: dict[str, int] = {}
     peak: dict[str, int] = {}
 
@@ -254,6 +270,7 @@ class LayerC:
     args: list[str]
     code: str
     tiles: int
+    dma_structs: int = 0  # command structs its DMA channels use (of the shared static array)
 
 
 class LayerPrinter:
@@ -282,12 +299,15 @@ class LayerPrinter:
             self.names.names[value] = arg
             w.line(f"uint8_t *{arg} = a->{arg};")
         w.line("const int core = pi_core_id();")
-        for channel, size in dma_queue_sizes(f.body.block, dory.L3StartOp, dory.L3WaitOp).items():
-            w.line(f"pi_cl_ram_req_t l3_{channel}[{size}];")
-            w.line(f"int l3_{channel}_n = 0;")
         for channel, size in dma_queue_sizes(f.body.block).items():
-            w.line(f"pi_cl_dma_cmd_t dma_{channel}[{size}];")
-            w.line(f"int dma_{channel}_n = 0;")
+            w.line(f"static pi_cl_ram_req_t l3_{channel}[{size}]; /* used by core 0 only */")
+            w.line(f"int l3_{channel}_n = 0;")
+        self.dma_channels = dma_channels(f)
+        base = 0
+        for channel, size in self.dma_channels.items():
+            w.line(f"struct dory_dma_queue dma_{channel} = {{dory_dma_cmds + {base}, {size}, 0, 0}};")
+            base += size
+        self.dma_structs = base
         for value, arg in zip(f.body.block.args, args):
             if not value.uses:
                 w.line(f"(void){arg};")
@@ -298,7 +318,8 @@ class LayerPrinter:
         if isinstance(tiling, dory.TilingAttr):
             nh, nw, nc = tiling.counts
             tiles = nh * nw * nc
-        return LayerC(name, index, kernel.data if isinstance(kernel, StringAttr) else "", args, w.text(), tiles)
+        return LayerC(name, index, kernel.data if isinstance(kernel, StringAttr) else "", args, w.text(), tiles,
+                      self.dma_structs)
 
     def enter_core0(self) -> None:
         if not self.in_core0:
@@ -371,16 +392,17 @@ class LayerPrinter:
                 ext = f"(uint32_t)(uintptr_t)({n[op.l2]} + {n[op.ext]})"
                 loc = f"(uint32_t)(uintptr_t)({n[op.l1]} + {n[op.loc]})"
                 size = self.mixed(op.mixed("size"))
-                cmd = f"&dma_{ch}[dma_{ch}_n++]"
+                cmd = f"dory_dma_next(&dma_{ch})"
                 if op.is_2d:
                     w.line(f"pi_cl_dma_cmd_2d({ext}, {loc}, {size}, {self.mixed(op.mixed('stride'))}, "
                            f"{self.mixed(op.mixed('length'))}, {DIRECTION[op.dir.data]}, {cmd});")
                 else:
                     w.line(f"pi_cl_dma_cmd({ext}, {loc}, {size}, {DIRECTION[op.dir.data]}, {cmd});")
             case dory.DmaWaitOp():
-                self.enter_core0()
                 ch = op.channel.data
-                w.line(f"dory_dma_wait(dma_{ch}, &dma_{ch}_n);")
+                if ch in self.dma_channels:  # a channel that never issues has nothing to wait for
+                    self.enter_core0()
+                    w.line(f"dory_dma_wait(&dma_{ch});")
             case dory.L3StartOp():
                 self.enter_core0()
                 ch = op.channel.data
@@ -455,6 +477,11 @@ class NetworkC:
     requant_bits: int | None
     layer_output_bytes: dict[int, int] = field(default_factory=dict)
     l1_bytes: int = 0
+
+    @property
+    def dma_counters(self) -> int:
+        """Size of the static array of DMA command structs the layers share (at least 1)."""
+        return max([1, *(layer.dma_structs for layer in self.layers)])
 
 
 def count_inputs(main: func.FuncOp) -> int:
@@ -678,6 +705,9 @@ class NetworkPrinter:
         self.layer_output_bytes[layer.index] = out_bytes
         w.open("")
         w.line(f"struct {layer.name}_args args = {{{', '.join(values)}}};")
+        w.directive("#ifdef DORY_HOST_RUNTIME")
+        w.line(f'dory_host_layer({layer.index}, "{layer.name}"); /* names the layer in MCHAN counter checks */')
+        w.directive("#endif")
         w.line("pi_perf_reset();")
         w.line("pi_perf_start();")
         w.line(f"pi_cl_team_fork(NUM_CORES, {layer.name}, &args);")

@@ -47,7 +47,7 @@ def aborts(driver, *args, message):
     assert first == message, proc.stderr[-2000:]
 
 
-@pytest.mark.parametrize("size,direction", [(1, 1), (65535, 1), (40000, 0), (777, 0)])
+@pytest.mark.parametrize("size,direction", [(1, 1), (32767, 1), (20000, 0), (777, 0)])
 def test_dma_1d_moves_and_counts_bytes(driver, size, direction):
     c = counters(run(driver, "dma1d", size, direction).stdout)
     moved, cmds = (c["in_bytes"], c["in_cmds"]) if direction else (c["out_bytes"], c["out_cmds"])
@@ -56,14 +56,20 @@ def test_dma_1d_moves_and_counts_bytes(driver, size, direction):
 
 
 @pytest.mark.parametrize("size,stride,length,direction",
-                         [(1000, 3000, 100, 1), (32767, 32767, 32767, 1), (4096, 64, 16, 0), (60, 7, 3, 1)])
+                         [(1000, 3000, 100, 1), (32767, 32767, 32767, 1), (4096, 64, 16, 0), (60, 7, 3, 1),
+                          (65535, 13107, 13107, 1)])
 def test_dma_2d_moves_strided_lines(driver, size, stride, length, direction):
     c = counters(run(driver, "dma2d", size, stride, length, direction).stdout)
     assert (c["in_bytes"] if direction else c["out_bytes"]) == size
 
 
 @pytest.mark.parametrize("args,message", [
-    (("dma1d", 65536, 1), "pi_cl_dma_cmd: size exceeds 65535 bytes per command"),
+    (("dma2d", 65536, 4096, 4096, 1), "pi_cl_dma_cmd_2d: size exceeds 65535 bytes per command"),
+    (("dma1d", 32768, 1), "pi_cl_dma_cmd: 1-D size must be < 32768 (one MCHAN command)"),
+    (("mchan_outstanding", 17), "pi_cl_dma_cmd: layer 3 (layer3_test): a 17th cluster-DMA command outstanding, "
+                                "the MCHAN has 16 transfer counters (the core would stall for ever)"),
+    (("mchan_wait_twice",), "pi_cl_dma_cmd_wait: the command is not outstanding (never issued, or already waited)"),
+    (("mchan_reuse",), "pi_cl_dma_cmd_2d: the command struct is reused while its transfer is outstanding"),
     (("dma1d", 0, 1), "pi_cl_dma_cmd: size is 0"),
     (("dma2d", 32768, 32768, 32768, 1), "pi_cl_dma_cmd_2d: 2-D line length must be < 32768"),
     (("dma2d", 1000, 32768, 100, 0), "pi_cl_dma_cmd_2d: 2-D stride must be < 32768"),
@@ -76,6 +82,11 @@ def test_dma_2d_moves_strided_lines(driver, size, stride, length, direction):
 ])
 def test_dma_limits_abort(driver, args, message):
     aborts(driver, *args, message=message)
+
+
+@pytest.mark.parametrize("n", [1, 5, 16])
+def test_mchan_counters_are_freed_by_waits_and_the_peak_is_recorded(driver, n):
+    assert f"peak {n}\n" in run(driver, "mchan_outstanding", n).stdout
 
 
 def test_dma_from_static_data_is_l2(driver):

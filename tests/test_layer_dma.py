@@ -10,12 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_tiled_engine import add_module, conv_module, linear_module, pool_module
 from xdsl.context import Context
+from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, StringAttr, i64
 
 from dory_xdsl.dialects import qnn
 from dory_xdsl.dialects.dory import TilingAttr
 from dory_xdsl.kernel_layers import LAYER_OPS, kernel_layer
-from dory_xdsl.layer_dma import DmaCounts, layer_dma, tile_counts
+from dory_xdsl.layer_dma import DmaCounts, dma_queues, layer_dma, queue_capacities, tile_counts
 from dory_xdsl.registry import get_passes
 from dory_xdsl.target import GAP8
 from dory_xdsl.tiled_engine import run_tiled
@@ -87,6 +88,21 @@ def test_layer_dma_equals_the_tiled_engine_counters(network, seed, data):
     inputs = [rng.integers(0, 256, tuple(a.type.get_shape()), dtype=np.uint8)
               for a in module.body.block.first_op.body.block.args]
     g, sizes, target = lower_with_tiles(module, data.draw)
-    stats = run_tiled(module, inputs).dma
+    run = run_tiled(module, inputs)
+    stats = run.dma
     engine = DmaCounts(stats.bytes_in, stats.commands_in, stats.bytes_out, stats.commands_out)
     assert layer_dma(g, sizes, target) == engine, (g.describe(), sizes)
+    # the most commands outstanding at once (rings of `dory.dma_queues`): formula == lowered IR
+    double_buffer = bool(next(o for o in module.walk() if isinstance(o, func.FuncOp)
+                              and "dory.tiling" in o.attributes).attributes["dory.tiling"].double_buffer.data)
+    queues = dma_queues(g, sizes, target, double_buffer)
+    assert queues.peak == run.dma_peaks[0] <= 16, (g.describe(), sizes, queues)
+
+
+def test_queue_capacities_share_the_counters():
+    """Channels issuing few commands get all they need; the others share the rest evenly."""
+    assert queue_capacities({"weights": 1, "k": 1, "in": 3, "out": 2}, 16) == {"weights": 1, "k": 1, "in": 3, "out": 2}
+    assert queue_capacities({"weights": 1, "k": 1, "lambda": 1, "in": 208, "out": 50}, 16) == {
+        "weights": 1, "k": 1, "lambda": 1, "in": 7, "out": 6}
+    assert queue_capacities({"in": 100, "in2": 100, "out": 100, "bias": 0}, 16) == {"in": 5, "in2": 5, "out": 6}
+    assert sum(queue_capacities({f"c{i}": 40 for i in range(7)}, 16).values()) == 16

@@ -54,6 +54,9 @@ def assert_report_matches_host_run(app, tmp_path: Path, checksums: bool = True) 
     image = totals["l3_image_bytes"]
     assert (totals["l2_to_l3_bytes"] + image, totals["l2_to_l3_writes"] + -(-image // 4096)) == (
         run.l3_write, run.l3_writes)
+    # the most cluster-DMA commands outstanding at once, per layer: the runtime's MCHAN counter model
+    assert tuple(x.dma_peak for x in report.layers) == run.dma_peaks
+    assert 1 <= max(run.dma_peaks) <= 16
     if checksums:
         assert "checksum errors: 0" in run.stdout
 

@@ -10,7 +10,9 @@ Expects fused, NHWC qnn IR whose layer ops carry `dory.tiling` (run `qnn-fuse-re
 - one `func.func @layer<N>_<kind>(%l1, inputs..., params..., %out)` per layer, holding its
   whole tile schedule; attributes `dory.layer` (N, the golden-data layer number), `dory.kernel`
   (the C function each tile calls: PULP-NN or the generated `dory_add_requant`), `dory.tiling` and `dory.l1_buffers` (`{name = array<size, offset of
-  copy 0[, copy 1]>}`, the fixed L1 offsets of `dory_xdsl.tiles.l1_layout`);
+  copy 0[, copy 1]>}`, the fixed L1 offsets of `dory_xdsl.tiles.l1_layout`) and
+  `dory.dma_queues` (`{channel = N}`: the ring of command structs of each DMA channel, which
+  keeps at most the MCHAN's 16 commands outstanding; `dory_xdsl.layer_dma.dma_queues`);
 - `func.func @main(inputs..., outputs...)` taking the network inputs and output buffers as
   memrefs: it creates the L1 arena (`dory.l1_arena`, the L1 budget), allocates one L2 buffer
   per intermediate activation (`memref.alloc`; an offline L2 plan comes later), gets the
@@ -113,7 +115,7 @@ from dory_xdsl.errors import DoryError
 from dory_xdsl.kernel_layers import LAYER_OPS, KernelLayer, kernel_layer
 from dory_xdsl.target import GAP8, Target
 from dory_xdsl.tensors import dense_attr, element_type
-from dory_xdsl.layer_dma import INPUT_BUFFERS, layer_plans
+from dory_xdsl.layer_dma import DMA_QUEUES, INPUT_BUFFERS, dma_queues, layer_plans
 from dory_xdsl.layer_dma import PARAMETER_ORDER as PARAM_ORDER
 from dory_xdsl.tile_exprs import Expr, SymbolicCopy, copy_plan
 from dory_xdsl.tiles import L1Layout, TileSizes, l1_layout, parameter_bytes_per_channel, spans_for
@@ -315,6 +317,8 @@ class _LayerLowering:
         f.attributes["dory.l1_buffers"] = DictionaryAttr({
             b.name: DenseArrayBase.from_list(i64, [b.size, *b.offsets]) for b in self.layout.buffers
         })
+        queues = dma_queues(self.g, self.sizes, self.target, self.double_buffer)
+        f.attributes[DMA_QUEUES] = DictionaryAttr({ch: IntegerAttr(k, i64) for ch, k in queues.capacity.items()})
         return f
 
     def chunk_types(self) -> list[MemRefType]:

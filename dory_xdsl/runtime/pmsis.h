@@ -12,7 +12,11 @@
  *   4-byte aligned, first fit; exhausting an arena or freeing with a wrong size aborts.
  *   Unallocated arena bytes are poisoned for AddressSanitizer.
  * - Cluster DMA copies at issue time and asserts the GAP-8 MCHAN limits (<= 65535 B per
- *   command, 2-D line length and stride < 32768, size a multiple of the line length), that the
+ *   command, 1-D size < 32768, 2-D line length and stride < 32768, size a multiple of the line
+ *   length; at most 16 commands outstanding: each holds one of the 16 transfer counters from
+ *   its pi_cl_dma_cmd(_2d) until its pi_cl_dma_cmd_wait, and the 17th would stall the core
+ *   for ever; waiting a command that is not outstanding, or reusing its struct before the
+ *   wait, frees another command's counter on the chip and fails here), that the
  *   local side lies inside one allocated L1 block and the external side inside L2 (an
  *   allocated L2 block or the program's static data, which is L2 on GAP-8). Bytes and commands are counted per direction.
  * - L3 HyperRAM is a malloc'ed L3_SIZE array behind pi_ram_* (FC side) and pi_cl_ram_*
@@ -48,6 +52,13 @@ void dory_host_counters_get(struct dory_host_counters *out);
 void dory_host_counters_reset(void);
 /* Prints "dma: ext2loc <B> B / <N> cmds, loc2ext <B> B / <N> cmds, l3: read ..., write ..." */
 void dory_host_counters_print(FILE *stream);
+
+/* Names the layer whose cluster-DMA commands follow (called before its pi_cl_team_fork): the
+ * MCHAN counter check names it, and its peak of outstanding commands is recorded. Prints as
+ * "dma outstanding peak per layer: <peak of layer 0> <layer 1> ..." after the counters line. */
+void dory_host_layer(int index, const char *name);
+/* Most cluster-DMA commands outstanding at once during a layer (0 if it issued none). */
+int dory_host_dma_peak(int layer);
 
 /* Whether [ptr, ptr+size) lies in one allocated L1 block / in L2 (an allocated L2 block or the
  * program's static data); used by the host PULP-NN kernels to check operand residency. */

@@ -21,8 +21,11 @@
 #define L3_SIZE (8u * 1024u * 1024u)
 #endif
 
-#define DMA_MAX_BYTES 65535u
-#define DMA_MAX_2D 32768u /* line length and stride must be strictly below */
+#define DMA_MAX_BYTES 65535u /* 2-D: the 16-bit size field of an MCHAN command */
+#define DMA_MAX_1D 32768u    /* 1-D size must be strictly below (MCHAN v6, GAP-8) */
+#define DMA_MAX_2D 32768u    /* line length and stride must be strictly below */
+#define DMA_COUNTERS 16      /* MCHAN transfer counters: one per outstanding command */
+#define DMA_MAX_LAYERS 4096
 #define ARENA_MAX_BLOCKS 4096
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -221,6 +224,8 @@ int dory_host_in_l2(const void *ptr, size_t size)
 /* ------------------------------------------------------------------------ counters */
 
 static struct dory_host_counters counters;
+static int dma_layer_peak[DMA_MAX_LAYERS]; /* most cluster-DMA commands outstanding, per layer */
+static int dma_layers_seen;
 
 static void count(uint64_t *field, uint64_t n) { __atomic_fetch_add(field, n, __ATOMIC_RELAXED); }
 
@@ -237,6 +242,7 @@ void dory_host_counters_reset(void)
 {
     pthread_mutex_lock(&arena_mu);
     memset(&counters, 0, sizeof counters);
+    memset(dma_layer_peak, 0, sizeof dma_layer_peak);
     l1.peak = l1.used;
     l2.peak = l2.used;
     pthread_mutex_unlock(&arena_mu);
@@ -257,11 +263,66 @@ void dory_host_counters_print(FILE *stream)
             (unsigned long long)c.ram_read_bytes, (unsigned long long)c.ram_reads,
             (unsigned long long)c.ram_write_bytes, (unsigned long long)c.ram_writes, c.l1_peak,
             c.l2_peak);
+    fprintf(stream, "dma outstanding peak per layer:");
+    for (int i = 0; i < dma_layers_seen; i++)
+        fprintf(stream, " %d", dma_layer_peak[i]);
+    fprintf(stream, "\n");
 }
 
 /* -------------------------------------------------------------------- cluster DMA */
 
-static int dma_next_id;
+/* MCHAN transfer counters: each counted command holds one from pi_cl_dma_cmd(_2d) until its
+ * pi_cl_dma_cmd_wait; on the chip a command issued with all 16 held stalls the issuing core. */
+static pthread_mutex_t dma_mu = PTHREAD_MUTEX_INITIALIZER;
+static pi_cl_dma_cmd_t *dma_holder[DMA_COUNTERS];
+static int dma_outstanding;
+static int dma_layer = -1; /* set by dory_host_layer */
+static const char *dma_layer_name = "(no layer)";
+
+void dory_host_layer(int index, const char *name)
+{
+    REQUIRE(index >= 0 && index < DMA_MAX_LAYERS, "dory_host_layer", "layer index out of range");
+    pthread_mutex_lock(&dma_mu);
+    REQUIRE(dma_outstanding == 0, "dory_host_layer", "cluster-DMA commands still outstanding from the last layer");
+    dma_layer = index;
+    dma_layer_name = name;
+    if (index >= dma_layers_seen)
+        dma_layers_seen = index + 1;
+    pthread_mutex_unlock(&dma_mu);
+}
+
+int dory_host_dma_peak(int layer)
+{
+    return layer >= 0 && layer < DMA_MAX_LAYERS ? dma_layer_peak[layer] : 0;
+}
+
+static void dma_fail_counters(const char *fn)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "layer %d (%s): a %dth cluster-DMA command outstanding, the MCHAN has %d "
+             "transfer counters (the core would stall for ever)", dma_layer, dma_layer_name, DMA_COUNTERS + 1,
+             DMA_COUNTERS);
+    dory_host_fail(fn, msg);
+}
+
+static void dma_take_counter(const char *fn, pi_cl_dma_cmd_t *cmd)
+{
+    pthread_mutex_lock(&dma_mu);
+    int free_counter = -1;
+    for (int i = DMA_COUNTERS - 1; i >= 0; i--) {
+        REQUIRE(dma_holder[i] != cmd, fn, "the command struct is reused while its transfer is outstanding");
+        if (!dma_holder[i])
+            free_counter = i;
+    }
+    if (free_counter < 0)
+        dma_fail_counters(fn);
+    dma_holder[free_counter] = cmd;
+    cmd->id = free_counter;
+    dma_outstanding++;
+    if (dma_layer >= 0 && dma_outstanding > dma_layer_peak[dma_layer])
+        dma_layer_peak[dma_layer] = dma_outstanding;
+    pthread_mutex_unlock(&dma_mu);
+}
 
 static void dma_transfer(const char *fn, int two_d, uint32_t ext, uint32_t loc, uint32_t size,
                          uint32_t stride, uint32_t length, pi_cl_dma_dir_e dir,
@@ -279,6 +340,7 @@ static void dma_transfer(const char *fn, int two_d, uint32_t ext, uint32_t loc, 
         REQUIRE(stride < DMA_MAX_2D, fn, "2-D stride must be < 32768");
         REQUIRE(size % length == 0, fn, "size is not a multiple of the 2-D line length");
     } else {
+        REQUIRE(size < DMA_MAX_1D, fn, "1-D size must be < 32768 (one MCHAN command)");
         length = size;
         stride = 0;
     }
@@ -289,6 +351,7 @@ static void dma_transfer(const char *fn, int two_d, uint32_t ext, uint32_t loc, 
     uint64_t span = (uint64_t)(lines - 1) * stride + length;
     REQUIRE(dory_host_in_l2(remote, (size_t)span), fn,
             "external side is not inside L2 (an allocated L2 block or static data)");
+    dma_take_counter(fn, cmd);
     for (uint32_t i = 0; i < lines; i++) {
         uint8_t *e = remote + (size_t)i * stride, *l = local + (size_t)i * length;
         if (dir == PI_CL_DMA_DIR_EXT2LOC)
@@ -298,7 +361,6 @@ static void dma_transfer(const char *fn, int two_d, uint32_t ext, uint32_t loc, 
     }
     count(&counters.dma_bytes[dir], size);
     count(&counters.dma_commands[dir], 1);
-    cmd->id = __atomic_add_fetch(&dma_next_id, 1, __ATOMIC_RELAXED);
     cmd->size = size;
     cmd->next = NULL;
 }
@@ -317,8 +379,16 @@ void pi_cl_dma_cmd_2d(uint32_t ext, uint32_t loc, uint32_t size, uint32_t stride
 
 void pi_cl_dma_cmd_wait(pi_cl_dma_cmd_t *cmd)
 {
-    REQUIRE(tl_on_cluster, "pi_cl_dma_cmd_wait", "called outside a cluster task");
-    REQUIRE(cmd != NULL, "pi_cl_dma_cmd_wait", "command pointer is NULL");
+    static const char *fn = "pi_cl_dma_cmd_wait";
+    REQUIRE(tl_on_cluster, fn, "called outside a cluster task");
+    REQUIRE(cmd != NULL, fn, "command pointer is NULL");
+    pthread_mutex_lock(&dma_mu);
+    /* the chip frees counter cmd->id: waiting a command twice would free another command's */
+    REQUIRE(cmd->id >= 0 && cmd->id < DMA_COUNTERS && dma_holder[cmd->id] == cmd, fn,
+            "the command is not outstanding (never issued, or already waited)");
+    dma_holder[cmd->id] = NULL;
+    dma_outstanding--;
+    pthread_mutex_unlock(&dma_mu);
 }
 
 /* ---------------------------------------------------------------------- L3 RAM */

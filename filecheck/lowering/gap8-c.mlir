@@ -17,14 +17,22 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // CHECK: APP_CFLAGS += -O3 -std=gnu11 -DNUM_CORES=8
 // CHECK-NOT: PULP_NN_REQUANT_64
 // CHECK: // ===== network.c =====
+// CHECK: define DORY_DMA_COUNTERS 5
+// CHECK: static pi_cl_dma_cmd_t dory_dma_cmds[DORY_DMA_COUNTERS]
 // CHECK: /* layer 0: pulp_nn_conv_Ho_parallel, tiles [8, 8, 2] x [1, 1, 4], L1 1264 of 1400 B */
 // CHECK-NEXT: static void layer0_conv(void *arg) {
-// CHECK: pi_cl_dma_cmd_t dma_in[1];
+// Each DMA channel issues into a ring of command structs taken from one static array (no command
+// arrays on the cluster stacks); one command per copy here, so one struct per channel.
+// CHECK: struct dory_dma_queue dma_weights = {dory_dma_cmds + 0, 1, 0, 0};
+// CHECK-NEXT: struct dory_dma_queue dma_k = {dory_dma_cmds + 1, 1, 0, 0};
+// CHECK-NEXT: struct dory_dma_queue dma_lambda = {dory_dma_cmds + 2, 1, 0, 0};
+// CHECK-NEXT: struct dory_dma_queue dma_in = {dory_dma_cmds + 3, 1, 0, 0};
+// CHECK-NEXT: struct dory_dma_queue dma_out = {dory_dma_cmds + 4, 1, 0, 0};
 // CHECK: if (core == 0) {
-// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + 0), (uint32_t)(uintptr_t)(l1 + 512), 72, PI_CL_DMA_DIR_EXT2LOC, &dma_weights[dma_weights_n++]);
-// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(k + 0), (uint32_t)(uintptr_t)(l1 + 656), 8, PI_CL_DMA_DIR_EXT2LOC, &dma_k[dma_k_n++]);
-// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(lambda_ + 0), (uint32_t)(uintptr_t)(l1 + 672), 8, PI_CL_DMA_DIR_EXT2LOC, &dma_lambda[dma_lambda_n++]);
-// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(in + 0), (uint32_t)(uintptr_t)(l1 + 0), 256, PI_CL_DMA_DIR_EXT2LOC, &dma_in[dma_in_n++]);
+// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + 0), (uint32_t)(uintptr_t)(l1 + 512), 72, PI_CL_DMA_DIR_EXT2LOC, dory_dma_next(&dma_weights));
+// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(k + 0), (uint32_t)(uintptr_t)(l1 + 656), 8, PI_CL_DMA_DIR_EXT2LOC, dory_dma_next(&dma_k));
+// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(lambda_ + 0), (uint32_t)(uintptr_t)(l1 + 672), 8, PI_CL_DMA_DIR_EXT2LOC, dory_dma_next(&dma_lambda));
+// CHECK-NEXT: pi_cl_dma_cmd((uint32_t)(uintptr_t)(in + 0), (uint32_t)(uintptr_t)(l1 + 0), 256, PI_CL_DMA_DIR_EXT2LOC, dory_dma_next(&dma_in));
 // CHECK-NEXT: }
 // One loop over the 4 tiles; every core computes the tile's index arithmetic (C expressions).
 // CHECK-NEXT: for (int t = 0; t < 4; t++) {
@@ -36,25 +44,26 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // CHECK: const int c_out = t * 2;
 // Core 0 waits for this tile's data and starts the next channel tile's weights, k and lambda.
 // CHECK-NEXT: if (core == 0) {
-// CHECK-NEXT: dory_dma_wait(dma_in, &dma_in_n);
+// CHECK-NEXT: dory_dma_wait(&dma_in);
 // CHECK: if (has_next) {
 // CHECK-NEXT: const int next_weights_ext = t_next * 72;
 // CHECK-NEXT: const int next_c_slot = t_next % 2;
-// CHECK: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + next_weights_ext), (uint32_t)(uintptr_t)(l1 + next_weights_l1), 72, PI_CL_DMA_DIR_EXT2LOC, &dma_weights[dma_weights_n++]);
+// CHECK: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + next_weights_ext), (uint32_t)(uintptr_t)(l1 + next_weights_l1), 72, PI_CL_DMA_DIR_EXT2LOC, dory_dma_next(&dma_weights));
 // CHECK: pi_cl_team_barrier(0);
 // CHECK-NEXT: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + 0), (uint8_t *)(l1 + 688), NULL, (uint8_t *)(l1 + out_l1), (int8_t *)(l1 + weights_l1), (PULP_NN_KL_T *)(l1 + k_l1), (PULP_NN_KL_T *)(l1 + lambda_l1), 1, 5, 8, 8, 4, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
 // CHECK-NEXT: pi_cl_team_barrier(0);
 // CHECK-NEXT: if (core == 0) {
-// CHECK-NEXT: dory_dma_wait(dma_out, &dma_out_n);
-// CHECK-NEXT: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(out + c_out), (uint32_t)(uintptr_t)(l1 + out_l1), 128, 8, 2, PI_CL_DMA_DIR_LOC2EXT, &dma_out[dma_out_n++]);
+// CHECK-NEXT: dory_dma_wait(&dma_out);
+// CHECK-NEXT: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(out + c_out), (uint32_t)(uintptr_t)(l1 + out_l1), 128, 8, 2, PI_CL_DMA_DIR_LOC2EXT, dory_dma_next(&dma_out));
 // CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: if (core == 0) {
-// CHECK-NEXT: dory_dma_wait(dma_out, &dma_out_n);
+// CHECK-NEXT: dory_dma_wait(&dma_out);
 // CHECK-NOT: pulp_nn_conv_Ho_parallel(
 // CHECK: void network_run_cluster(void *arg)
 // CHECK: uint8_t *l1 = (uint8_t *)pi_cl_l1_malloc(NULL, 1400);
 // CHECK: dory_l3_read(net, 0, par{{[0-9]+}}, 288); /* layer0_conv_weights */
+// CHECK: dory_host_layer(0, "layer0_conv");
 // CHECK: pi_cl_team_fork(NUM_CORES, layer0_conv, &args);
 // CHECK: errors += dory_check_layer(0, output0, 512, 0, 0u);
 // CHECK: // ===== weights.bin ===== 352 bytes
@@ -79,10 +88,10 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // COLS: const int tile_c = t / 2;
 // COLS: if (has_next) {
 // COLS: const int next_w_in = [[W:v[0-9]+]] > 0 ? [[W]] : 0;
-// COLS: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(in + next_in_ext), (uint32_t)(uintptr_t)(l1 + next_in_l1), 160, 32, 20, PI_CL_DMA_DIR_EXT2LOC, &dma_in[dma_in_n++]);
+// COLS: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(in + next_in_ext), (uint32_t)(uintptr_t)(l1 + next_in_l1), 160, 32, 20, PI_CL_DMA_DIR_EXT2LOC, dory_dma_next(&dma_in));
 // COLS-NEXT: if (next_starts_c_tile) {
 // COLS: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + next_weights_ext), (uint32_t)(uintptr_t)(l1 + next_weights_l1), 72, PI_CL_DMA_DIR_EXT2LOC
 // COLS: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + in_l1), (uint8_t *)(l1 + 624), NULL, (uint8_t *)(l1 + out_l1), (int8_t *)(l1 + weights_l1), (PULP_NN_KL_T *)(l1 + k_l1), (PULP_NN_KL_T *)(l1 + lambda_l1), 1, 5, 5, 8, 4, 4, 8, 2, 3, 3, 1, 1, w_pad_lo, w_pad_hi, 1, 1, 1, 1);
 // COLS: for (int i = 0; i < 8; i++) {
-// COLS: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(out + {{v[0-9]+}}), (uint32_t)(uintptr_t)(l1 + {{v[0-9]+}}), 8, 8, 2, PI_CL_DMA_DIR_LOC2EXT, &dma_out[dma_out_n++]);
+// COLS: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(out + {{v[0-9]+}}), (uint32_t)(uintptr_t)(l1 + {{v[0-9]+}}), 8, 8, 2, PI_CL_DMA_DIR_LOC2EXT, dory_dma_next(&dma_out));
 // COLS-NOT: pulp_nn_conv_Ho_parallel(

@@ -91,6 +91,32 @@ static void dma_static(void)
     printf("static ok\n");
 }
 
+/* MCHAN counters: mchan_outstanding N issues N commands before waiting for any (layer 3 named);
+ * mchan_wait_twice waits one command twice; mchan_reuse issues twice into one struct. */
+static void mchan(void)
+{
+    uint8_t *l2 = pi_l2_malloc(1024), *l1 = pi_cl_l1_malloc(NULL, 1024);
+    pi_cl_dma_cmd_t cmds[32];
+    dory_host_layer(3, "layer3_test");
+    if (!strcmp(argv_[1], "mchan_wait_twice")) {
+        pi_cl_dma_cmd(addr(l2), addr(l1), 16, PI_CL_DMA_DIR_EXT2LOC, &cmds[0]);
+        pi_cl_dma_cmd_wait(&cmds[0]);
+        pi_cl_dma_cmd_wait(&cmds[0]);
+    } else if (!strcmp(argv_[1], "mchan_reuse")) {
+        pi_cl_dma_cmd(addr(l2), addr(l1), 16, PI_CL_DMA_DIR_EXT2LOC, &cmds[0]);
+        pi_cl_dma_cmd_2d(addr(l2), addr(l1), 16, 8, 4, PI_CL_DMA_DIR_EXT2LOC, &cmds[0]);
+    } else {
+        int n = (int)arg(2);
+        for (int round = 0; round < 2; round++) { /* the second round reuses freed counters */
+            for (int i = 0; i < n; i++)
+                pi_cl_dma_cmd(addr(l2 + 32 * i), addr(l1 + 32 * i), 16, PI_CL_DMA_DIR_EXT2LOC, &cmds[i]);
+            for (int i = n - 1; i >= 0; i--)
+                pi_cl_dma_cmd_wait(&cmds[i]);
+        }
+        printf("peak %d\n", dory_host_dma_peak(3));
+    }
+}
+
 static void alloc(void)
 {
     int l1 = !strcmp(argv_[1], "l1_budget");
@@ -177,6 +203,8 @@ static void cluster_entry(void *a)
     const char *s = argv_[1];
     if (!strcmp(s, "dma1d") || !strcmp(s, "dma2d"))
         dma();
+    else if (!strncmp(s, "mchan_", 6))
+        mchan();
     else if (!strncmp(s, "dma_static", 10))
         dma_static();
     else if (!strncmp(s, "dma_", 4))
