@@ -5,7 +5,7 @@ Host builds use `HOST_CFLAGS` (gnu11, -O2, -Wall -Werror, AddressSanitizer + UBS
 maps its arenas below 4 GB and the program's static data (L2 on GAP-8) must be there too.
 
 The RISC-V check compiles with `RISCV_CFLAGS` against an include directory whose `pmsis.h`
-is `runtime/pmsis_api.h` alone, so generated code may use nothing the GAP-8 SDK lacks. The
+is `runtime/pmsis_api.h` alone (plus the BSP headers `runtime/bsp/`), so generated code may use nothing the GAP-8 SDK lacks. The
 Debian cross compiler ships no C library: that directory also holds a `stdint.h` forwarding to
 gcc's own `stdint-gcc.h` (printf is declared by `pmsis_api.h`, as the SDK's pmsis.h does).
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from dory_xdsl.errors import DoryError
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-RUNTIME_SOURCES = ("pmsis_host.c", "pulp_nn_host.c")
+RUNTIME_SOURCES = ("pmsis_host.c", "fs_host.c", "pulp_nn_host.c")
 
 HOST_CC = "gcc"
 HOST_CFLAGS = (
@@ -105,6 +105,7 @@ def riscv_include_dir(dest: Path | str) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("pmsis_api.h", "pulp_nn_kernels.h"):
         shutil.copyfile(RUNTIME_DIR / name, dest / name)
+    shutil.copytree(RUNTIME_DIR / "bsp", dest / "bsp", dirs_exist_ok=True)  # RAM, flash, FS APIs
     (dest / "pmsis.h").write_text('/* GAP-8 API subset only (dory-xdsl RISC-V check). */\n'
                                   '#include "pmsis_api.h"\n')
     (dest / "stdint.h").write_text("/* The cross compiler has no libc: gcc's freestanding types. */\n"

@@ -3,8 +3,9 @@
 The app of `dory_xdsl.compile.compile_module` (the same C `dory compile` writes, with the input
 embedded) is built with gcc against the host runtime (`dory_xdsl.runtime`: PMSIS subset and
 PULP-NN kernels) with `dory_xdsl.host_build`'s flags (gnu11, -O2, -Wall -Werror,
-AddressSanitizer + UBSan, -no-pie), in its L3 variant (weights.bin written to the emulated
-HyperRAM and copied to L2 per layer), and with `-DDORY_DUMP_LAYERS`: the app then writes every
+AddressSanitizer + UBSan, -no-pie), in its default variant (weights.bin read at start-up
+through the emulated HyperFlash file system, `runtime/fs_host.c`, into the emulated HyperRAM,
+and copied to L2 per layer), and with `-DDORY_DUMP_LAYERS`: the app then writes every
 layer output and network output to `layers.bin` (records `<L|O> <index> <bytes>\\n` + raw
 bytes), which the engine reads back. The runtime is compiled once per flag set and cached
 (`$DORY_CACHE_DIR`, default `~/.cache/dory-xdsl`).
@@ -67,7 +68,7 @@ def runtime_objects(defines: Mapping[str, str | None]) -> list[Path]:
     key = hashlib.sha256()
     for src in host_build.runtime_sources():
         key.update(src.read_bytes())
-    for header in sorted(host_build.RUNTIME_DIR.glob("*.h")):
+    for header in sorted(host_build.RUNTIME_DIR.rglob("*.h")):
         key.update(header.read_bytes())
     key.update(repr((host_build.HOST_CC, host_build.HOST_CFLAGS, sorted(defines.items()))).encode())
     directory = cache_dir() / f"runtime-{key.hexdigest()[:16]}"
@@ -95,16 +96,21 @@ def app_defines(files: Mapping[str, bytes], l1_bytes: int) -> dict[str, str | No
     return defines
 
 
-def build_and_run(files: Mapping[str, bytes], directory: Path, l1_bytes: int) -> HostRun:
-    """Write, compile and run an app in `directory`; parse its dumps and counters."""
+def build_and_run(files: Mapping[str, bytes], directory: Path, l1_bytes: int, weights_l2: bool = False) -> HostRun:
+    """Write, compile and run an app in `directory`; parse its dumps and counters.
+
+    By default the app reads weights.bin (written beside it) through the emulated flash file
+    system into the emulated HyperRAM, as on the board; `weights_l2` builds the `WEIGHTS_L2=1`
+    variant instead (weights.c linked, `-DDORY_WEIGHTS_L2`)."""
     from dory_xdsl.lowering.app import write_app
 
     write_app(files, directory)
     defines = app_defines(files, l1_bytes)
     objects = runtime_objects(defines)
     binary = directory / "app"
-    host_build.compile_host([directory / s for s in APP_SOURCES] + objects, binary,
-                            include_dirs=[directory], defines={**defines, "DORY_DUMP_LAYERS": None},
+    sources = [directory / s for s in APP_SOURCES + (("weights.c",) if weights_l2 else ())]
+    extra: dict[str, str | None] = {"DORY_DUMP_LAYERS": None, **({"DORY_WEIGHTS_L2": None} if weights_l2 else {})}
+    host_build.compile_host(sources + objects, binary, include_dirs=[directory], defines={**defines, **extra},
                             with_runtime=False)
     try:
         proc = subprocess.run([str(binary)], cwd=directory, capture_output=True, text=True,

@@ -2,8 +2,9 @@
 
 `gap8_app(module, name=..., inputs=..., golden=...)` returns `{file name: bytes}`:
 `Makefile`, `main.c`, `network.h`, `network.c` (the IR printed by `c_printer`), `weights.bin`
-(the L3 / flash image of every parameter), `weights.c` (the same bytes as the C array
-`network_weights[]` for `-DDORY_WEIGHTS_L2` builds), `input.c` (the input the app runs on:
+(the L3 / flash image of every parameter: the Makefile's READFS_FILES, read at boot through the
+flash file system into HyperRAM), `weights.c` (the same bytes as the C array `network_weights[]`,
+compiled only in `WEIGHTS_L2=1` / `-DDORY_WEIGHTS_L2` builds), `input.c` (the input the app runs on:
 zeros unless given). Boilerplate comes from the jinja2 templates in `templates/`; every
 number specific to the network comes from the IR (via the printer). Output is deterministic.
 """
@@ -72,10 +73,11 @@ def gap8_app(module: ModuleOp, *, name: str = "network", source: str = "",
         "name": name, "source": source or "IR", "layers": max(len(network.layers), 1),
         "inputs": network.inputs, "outputs": network.outputs, "l2_bytes": max(network.l2_bytes, 8),
         "weights_bytes": network.weights_bytes,
+        "l3_bytes": max(network.l3_bytes, 4),
     }
     files = {
         "Makefile": env.get_template("Makefile.j2").render(
-            **common, num_cores=NUM_CORES, requant64=network.requant_bits == 64,
+            **common, num_cores=NUM_CORES, variant=pulp_nn_variant(network.requant_bits),
             l1_size=l1_budget(network)),
         "main.c": env.get_template("main.c.j2").render(
             **common, fc_freq=FC_FREQ_HZ, cl_freq=CL_FREQ_HZ, stack_size=STACK_SIZE,
@@ -92,6 +94,11 @@ def gap8_app(module: ModuleOp, *, name: str = "network", source: str = "",
     out = {k: v.encode() for k, v in files.items()}
     out["weights.bin"] = image
     return out
+
+
+def pulp_nn_variant(requant_bits: int | None) -> str:
+    """The PULP-NN variant folder the app is built against: `64bit/` for 64-bit k/lambda, else `32bit/`."""
+    return "64bit" if requant_bits == 64 else "32bit"
 
 
 def l1_budget(network: NetworkC) -> int:

@@ -26,7 +26,10 @@ One `match op:` dispatch per kind of function, in the style of xDSL's CSL printe
   `dory.slice`, `dory.concat`, `dory.fill`) as byte/element loops.
 
 Every number in the C comes from the IR; the printer decides only names and L2 placement.
-Generated code includes only `pmsis.h` and `pulp_nn_kernels.h` (no libc headers).
+Generated code includes `pmsis.h`, the PMSIS BSP headers of the RAM, flash and file-system APIs
+(`bsp/ram.h`, ...: the GAP-8 `pmsis.h` does not declare them) and `pulp_nn_kernels.h`; no libc
+headers. k / lambda pointers are `int32_t *` or `int64_t *`, the layer's requant width (the
+PULP-NN variant the app is built against).
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ IN_L3 = "dory.l3"  # on a memref.get_global: the parameter stays in L3 (its laye
 POINTER_TYPES = {
     "in": "uint8_t", "in1": "uint8_t", "in2": "uint8_t", "out": "uint8_t", "im2col": "uint8_t",
     "bufferB": "uint8_t", "bufferC": "uint8_t", "weights": "int8_t", "bias": "int8_t",
-    "k": "PULP_NN_KL_T", "lambda": "PULP_NN_KL_T",
 }
+REQUANT_ARGS = ("k", "lambda")  # int32_t * or int64_t *: the PULP-NN variant (32bit/ or 64bit/) of the layer
 
 
 def c_type(t: MemRefType) -> str:
@@ -130,13 +133,17 @@ def global_bytes(op: memref.GlobalOp) -> bytes:
     return np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
 
 
+def requant_bits_of(f: func.FuncOp) -> int | None:
+    """Width of a layer function's k / lambda arrays, None without any."""
+    for arg in f.body.block.args:
+        if arg.name_hint in ("k", "lambda_") and isinstance(arg.type, MemRefType):
+            return arg.type.element_type.width.data  # type: ignore[attr-defined]
+    return None
+
+
 def requant_bits(module: ModuleOp) -> int | None:
     """Width of the k / lambda arrays (one build-wide PULP-NN variant), None without any."""
-    widths = set()
-    for f in layer_functions(module):
-        for arg in f.body.block.args:
-            if arg.name_hint in ("k", "lambda_") and isinstance(arg.type, MemRefType):
-                widths.add(arg.type.element_type.width.data)  # type: ignore[attr-defined]
+    widths = {bits for f in layer_functions(module) if (bits := requant_bits_of(f)) is not None}
     if len(widths) > 1:
         raise DoryError("layers mix 32- and 64-bit requant constants; PULP-NN is built for one "
                         "width (run qnn-widen-requant before qnn-tile)")
@@ -453,7 +460,12 @@ class LayerPrinter:
                 if value is None:
                     yield "NULL"
                 else:
-                    ctype = "int32_t" if (arg == "out" and isinstance(op, dory.LinearOut32Op)) else POINTER_TYPES[arg]
+                    if arg in REQUANT_ARGS:
+                        ctype = f"int{requant_bits_of(self.f) or 32}_t"
+                    elif arg == "out" and isinstance(op, dory.LinearOut32Op):
+                        ctype = "int32_t"
+                    else:
+                        ctype = POINTER_TYPES[arg]
                     yield f"({ctype} *)({l1} + {self.names[value]})"
             else:
                 yield self.mixed(op.param(arg))
@@ -477,6 +489,7 @@ class NetworkC:
     requant_bits: int | None
     layer_output_bytes: dict[int, int] = field(default_factory=dict)
     l1_bytes: int = 0
+    l3_bytes: int = 0  # HyperRAM the app allocates: weights.bin + activations in L3
 
     @property
     def dma_counters(self) -> int:
@@ -557,6 +570,7 @@ class NetworkPrinter:
                 names[value] = name
                 stop = max(last_use(value), position[op] + 1)
                 buffers.append(L2Buffer(name, num_bytes(value.type), position[op], stop))  # type: ignore[arg-type]
+        self.l3_bytes = l3_next  # weights.bin, then the activations placed in L3
         return plan_l2(buffers, PARAM_ALIGN), names
 
     # ------------------------------------------------------------------ printing
@@ -579,7 +593,7 @@ class NetworkPrinter:
         image_bytes = max((o + s for o, s in self.weights.values()), default=0)
         return NetworkC(list(self.layers.values()), self.structs(), w.text(), plan.total, inputs, outputs,
                         self.weights, image_bytes, requant_bits(self.module), self.layer_output_bytes,
-                        getattr(self, "l1_size", 0))
+                        getattr(self, "l1_size", 0), self.l3_bytes)
 
     def structs(self) -> str:
         w = CWriter()

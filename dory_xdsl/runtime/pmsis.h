@@ -20,7 +20,9 @@
  *   local side lies inside one allocated L1 block and the external side inside L2 (an
  *   allocated L2 block or the program's static data, which is L2 on GAP-8). Bytes and commands are counted per direction.
  * - L3 HyperRAM is a malloc'ed L3_SIZE array behind pi_ram_* (FC side) and pi_cl_ram_*
- *   (cluster side), bounds-checked and counted.
+ *   (cluster side), bounds-checked and counted (declared in bsp/ram.h, as in the SDK).
+ * - HyperFlash and its read-only file system (bsp/flash*.h, bsp/fs*.h) read the files of the
+ *   working directory (fs_host.c).
  * Every violated condition prints one line "<function>: <condition>" on stderr and aborts.
  */
 #ifndef DORY_PMSIS_H

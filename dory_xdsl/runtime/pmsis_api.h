@@ -4,8 +4,10 @@
  * This header is the compile-time contract shared by the host runtime (`pmsis.h` includes it)
  * and the 32-bit RISC-V compile check (which uses it alone as `pmsis.h`): generated code that
  * compiles against it uses nothing beyond the GAP-8 SDK functions listed in
- * docs/pulp-nn-api.md, plus the few SDK calls a GAP-8 `main` needs (frequency setup,
- * HyperRAM open/alloc, kick-off, L3 writes).
+ * docs/pulp-nn-api.md, plus the few SDK calls a GAP-8 `main` needs (frequency setup, kick-off).
+ * As in the GAP-8 SDK (pulp-os), the RAM, flash and file-system APIs are not declared here but
+ * in the PMSIS BSP headers the code must include: `bsp/ram.h`, `bsp/ram/hyperram.h`,
+ * `bsp/flash.h`, `bsp/flash/hyperflash.h`, `bsp/fs.h`, `bsp/fs/readfs.h` (in `bsp/`).
  *
  * Addresses passed as `uint32_t` (DMA, RAM) are written `(uint32_t)(uintptr_t)ptr` by the
  * generator; the host runtime maps its L1/L2 arenas below 4 GB and links without PIE so the
@@ -78,35 +80,6 @@ void pi_cl_dma_cmd(uint32_t ext, uint32_t loc, uint32_t size, pi_cl_dma_dir_e di
 void pi_cl_dma_cmd_2d(uint32_t ext, uint32_t loc, uint32_t size, uint32_t stride,
                       uint32_t length, pi_cl_dma_dir_e dir, pi_cl_dma_cmd_t *cmd);
 void pi_cl_dma_cmd_wait(pi_cl_dma_cmd_t *cmd);
-
-/* --------------------------------------------------------------- L3 HyperRAM (bsp) */
-struct pi_hyperram_conf {
-    int ram_size;
-};
-
-typedef struct pi_cl_ram_req_s {
-    struct pi_device *device;
-    uint32_t size;
-    int is_write;
-} pi_cl_ram_req_t;
-
-void pi_hyperram_conf_init(struct pi_hyperram_conf *conf);
-int pi_ram_open(struct pi_device *device);
-void pi_ram_close(struct pi_device *device);
-int pi_ram_alloc(struct pi_device *device, uint32_t *addr, uint32_t size);
-int pi_ram_free(struct pi_device *device, uint32_t addr, uint32_t size);
-void pi_ram_read(struct pi_device *device, uint32_t ram_addr, void *data, uint32_t size);
-void pi_ram_write(struct pi_device *device, uint32_t ram_addr, void *data, uint32_t size);
-void pi_cl_ram_read(struct pi_device *device, uint32_t ram_addr, void *addr, uint32_t size,
-                    pi_cl_ram_req_t *req);
-void pi_cl_ram_read_2d(struct pi_device *device, uint32_t ram_addr, void *addr, uint32_t size,
-                       uint32_t stride, uint32_t length, pi_cl_ram_req_t *req);
-void pi_cl_ram_read_wait(pi_cl_ram_req_t *req);
-void pi_cl_ram_write(struct pi_device *device, uint32_t ram_addr, void *addr, uint32_t size,
-                     pi_cl_ram_req_t *req);
-void pi_cl_ram_write_2d(struct pi_device *device, uint32_t ram_addr, void *addr, uint32_t size,
-                        uint32_t stride, uint32_t length, pi_cl_ram_req_t *req);
-void pi_cl_ram_write_wait(pi_cl_ram_req_t *req);
 
 /* ------------------------------------------------------------ clocks, perf, start-up */
 typedef enum {

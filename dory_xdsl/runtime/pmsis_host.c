@@ -3,6 +3,7 @@
  * Written for dory-xdsl from the documented API; no SDK code.
  */
 #include "pmsis.h"
+#include "bsp/ram/hyperram.h"
 
 #include <pthread.h>
 #include <stdlib.h>

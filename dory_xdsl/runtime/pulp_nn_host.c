@@ -30,7 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef PULP_NN_KL_T kl_t;
+#ifdef PULP_NN_REQUANT_64
+typedef int64_t kl_t;
+#else
+typedef int32_t kl_t;
+#endif
 
 /* RV32 has no 64-bit loads: the GAP-8 kernels need k/lambda 4-byte aligned in both variants. */
 #define KL_ALIGN 4u

@@ -14,8 +14,12 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 }
 
 // CHECK: // ===== Makefile =====
-// CHECK: APP_CFLAGS += -O3 -std=gnu11 -DNUM_CORES=8
+// CHECK: PULP_NN_VARIANT = 32bit
+// CHECK: APP_SRCS = main.c network.c input.c $(wildcard $(PULP_NN_VARIANT_DIR)/src/*.c)
+// CHECK: APP_CFLAGS += -DNUM_CORES=8
 // CHECK-NOT: PULP_NN_REQUANT_64
+// CHECK: APP_SRCS += weights.c
+// CHECK: READFS_FILES := weights.bin
 // CHECK: // ===== network.c =====
 // CHECK: define DORY_DMA_COUNTERS 5
 // CHECK: static pi_cl_dma_cmd_t dory_dma_cmds[DORY_DMA_COUNTERS]
@@ -50,7 +54,7 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // CHECK-NEXT: const int next_c_slot = t_next % 2;
 // CHECK: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + next_weights_ext), (uint32_t)(uintptr_t)(l1 + next_weights_l1), 72, PI_CL_DMA_DIR_EXT2LOC, dory_dma_next(&dma_weights));
 // CHECK: pi_cl_team_barrier(0);
-// CHECK-NEXT: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + 0), (uint8_t *)(l1 + 688), NULL, (uint8_t *)(l1 + out_l1), (int8_t *)(l1 + weights_l1), (PULP_NN_KL_T *)(l1 + k_l1), (PULP_NN_KL_T *)(l1 + lambda_l1), 1, 5, 8, 8, 4, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+// CHECK-NEXT: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + 0), (uint8_t *)(l1 + 688), NULL, (uint8_t *)(l1 + out_l1), (int8_t *)(l1 + weights_l1), (int32_t *)(l1 + k_l1), (int32_t *)(l1 + lambda_l1), 1, 5, 8, 8, 4, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1);
 // CHECK-NEXT: pi_cl_team_barrier(0);
 // CHECK-NEXT: if (core == 0) {
 // CHECK-NEXT: dory_dma_wait(&dma_out);
@@ -91,7 +95,7 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // COLS: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(in + next_in_ext), (uint32_t)(uintptr_t)(l1 + next_in_l1), 160, 32, 20, PI_CL_DMA_DIR_EXT2LOC, dory_dma_next(&dma_in));
 // COLS-NEXT: if (next_starts_c_tile) {
 // COLS: pi_cl_dma_cmd((uint32_t)(uintptr_t)(weights + next_weights_ext), (uint32_t)(uintptr_t)(l1 + next_weights_l1), 72, PI_CL_DMA_DIR_EXT2LOC
-// COLS: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + in_l1), (uint8_t *)(l1 + 624), NULL, (uint8_t *)(l1 + out_l1), (int8_t *)(l1 + weights_l1), (PULP_NN_KL_T *)(l1 + k_l1), (PULP_NN_KL_T *)(l1 + lambda_l1), 1, 5, 5, 8, 4, 4, 8, 2, 3, 3, 1, 1, w_pad_lo, w_pad_hi, 1, 1, 1, 1);
+// COLS: pulp_nn_conv_Ho_parallel((uint8_t *)(l1 + in_l1), (uint8_t *)(l1 + 624), NULL, (uint8_t *)(l1 + out_l1), (int8_t *)(l1 + weights_l1), (int32_t *)(l1 + k_l1), (int32_t *)(l1 + lambda_l1), 1, 5, 5, 8, 4, 4, 8, 2, 3, 3, 1, 1, w_pad_lo, w_pad_hi, 1, 1, 1, 1);
 // COLS: for (int i = 0; i < 8; i++) {
 // COLS: pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)(out + {{v[0-9]+}}), (uint32_t)(uintptr_t)(l1 + {{v[0-9]+}}), 8, 8, 2, PI_CL_DMA_DIR_LOC2EXT, dory_dma_next(&dma_out));
 // COLS-NOT: pulp_nn_conv_Ho_parallel(

@@ -3,12 +3,20 @@
  * code does; compiled (-c) for rv32imc against the prototypes only, and for the host.
  */
 #include "pmsis.h"
+#include "bsp/ram.h"
+#include "bsp/ram/hyperram.h"
 #include "pulp_nn_kernels.h"
+
+#ifdef PULP_NN_REQUANT_64
+typedef int64_t kl_t; /* the 64bit/ variant of PULP-NN */
+#else
+typedef int32_t kl_t;
+#endif
 
 struct layer_args {
     uint8_t *in, *out, *im2col;
     int8_t *w, *b;
-    PULP_NN_KL_T *k, *l;
+    kl_t *k, *l;
 };
 
 static void layer(void *arg)
@@ -46,8 +54,8 @@ static void cluster(void *arg)
     a.im2col = l1 + 2048;
     a.w = (int8_t *)l1 + 3072;
     a.b = (int8_t *)l1 + 3584;
-    a.k = (PULP_NN_KL_T *)(l1 + 3600);
-    a.l = (PULP_NN_KL_T *)(l1 + 3800);
+    a.k = (kl_t *)(l1 + 3600);
+    a.l = (kl_t *)(l1 + 3800);
     pi_cl_dma_cmd((uint32_t)(uintptr_t)l2, (uint32_t)(uintptr_t)l1, 64, PI_CL_DMA_DIR_EXT2LOC, &dma);
     pi_cl_dma_cmd_wait(&dma);
     pi_cl_dma_cmd_2d((uint32_t)(uintptr_t)l2, (uint32_t)(uintptr_t)l1, 64, 32, 16,

@@ -4,6 +4,8 @@
  * what it checked and the memory counters, or aborts through the runtime's checks.
  */
 #include "pmsis.h"
+#include "bsp/ram.h"
+#include "bsp/ram/hyperram.h"
 
 #include <stdlib.h>
 #include <string.h>
