@@ -113,6 +113,11 @@ def command_run(args: argparse.Namespace) -> int:
     shapes = [tuple(arg.type.get_shape()) for arg in main.body.block.args]  # type: ignore[union-attr]
     check = GoldenCheck(args.golden, module, data, args.model, shapes) if args.golden else None
     inputs = check.inputs if check else load_inputs(args.input, shapes)
+    typed = typed_by_data(module, data, args.model, inputs)
+    if check is not None and typed is not module:
+        check = GoldenCheck(args.golden, typed, data, args.model, shapes)
+    module = typed
+    main = main_function(module)
     dropped = main.attributes.get(DROPPED_ATTR)
     result = prepare_engine(args.engine, module, options)(inputs)
     if dropped is not None:
@@ -123,6 +128,19 @@ def command_run(args: argparse.Namespace) -> int:
     if args.output:
         save_outputs(args.output, result.outputs)
     return check.report(args.engine, result.layers) if check else 0
+
+
+def typed_by_data(module, data: bytes, model_name: str, inputs: Sequence[np.ndarray]):
+    """`module`, imported again with int8 graph inputs where a float input's values are
+    negative (`onnx_import.signed_float_inputs`); a note names them."""
+    from dory_xdsl.onnx_import import import_onnx_bytes, signed_float_inputs
+
+    signed = signed_float_inputs(data, model_name, inputs)
+    if not signed:
+        return module
+    names = ", ".join(f"input {i}" for i in sorted(signed))
+    print(f"note: {names}: negative values in a float graph input: read as int8")
+    return import_onnx_bytes(data, model_name, signed)
 
 
 class GoldenCheck:

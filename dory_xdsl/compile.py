@@ -174,10 +174,12 @@ def golden_positions(module: ModuleOp, model: str | Path) -> list[int | None]:
     return dory_positions(module, index_graph(parse_model(Path(model).read_bytes(), str(model))))
 
 
-def golden_checksums(module: ModuleOp, golden_dir: str | Path, positions: Sequence[int | None]) -> dict[int, int]:
+def golden_checksums(module: ModuleOp, golden_dir: str | Path, positions: Sequence[int | None],
+                     signed: Sequence[bool] = ()) -> dict[int, int]:
     """Byte-sum checksums of the golden layer outputs, in each layer's output element type, keyed
     by lowered layer index: golden file N is DORY layer N, program-order layer `positions[N]`
-    (`golden_positions`), which `qnn-legalize-pulp` may have renumbered (`lowered_layer_of`)."""
+    (`golden_positions`), which `qnn-legalize-pulp` may have renumbered (`lowered_layer_of`).
+    `signed[P]`: program-order layer P is a signed 8-bit activation, held as value + 128."""
     from dory_xdsl.golden import read_golden_dir
     from dory_xdsl.lowering.c_printer import byte_checksum
     from dory_xdsl.transforms.qnn_legalize_pulp import lowered_layer_of
@@ -194,7 +196,8 @@ def golden_checksums(module: ModuleOp, golden_dir: str | Path, positions: Sequen
         index = lowered[position]
         out_type = out_types[index]
         dtype = numpy_dtype(out_type.element_type).newbyteorder("<")
-        sums[index] = byte_checksum(tensor.values.astype(dtype).tobytes())
+        values = tensor.values + 128 if position < len(signed) and signed[position] else tensor.values
+        sums[index] = byte_checksum(values.astype(dtype).tobytes())
     return sums
 
 
@@ -216,11 +219,14 @@ def compile_module(module: ModuleOp, *, name: str = "network", source: str = "",
     from dory_xdsl.report import build_report
     from dory_xdsl.tensors import numpy_dtype
 
+    from dory_xdsl.signed_io import SignedBoundary
+
     if golden_dir is not None and golden_numbering is None:
         raise DoryError("golden checksums need the DORY layer numbering (compile.golden_positions)")
     start = time.perf_counter()
     seconds: dict[str, float] = {}
     tiled: list[TiledLayer] = []
+    boundary = SignedBoundary.of(module)
     lower_module(module, options, seconds, tiled)
     data = None
     if inputs is not None:
@@ -230,11 +236,11 @@ def compile_module(module: ModuleOp, *, name: str = "network", source: str = "",
         for i, (array, t) in enumerate(zip(inputs, types)):
             if tuple(array.shape) != tuple(t.get_shape()):
                 raise DoryError(f"input {i}: shape {list(array.shape)}, the network takes {list(t.get_shape())}")
-        data = input_bytes(inputs, [numpy_dtype(t.element_type) for t in types])
+        data = input_bytes(boundary.stored_inputs(inputs), [numpy_dtype(t.element_type) for t in types])
     sums = None
     if golden_dir is not None:
         assert golden_numbering is not None
-        sums = golden_checksums(module, golden_dir, golden_numbering)
+        sums = golden_checksums(module, golden_dir, golden_numbering, boundary.layers)
     printing = time.perf_counter()
     files = gap8_app(module, name=name, source=source, inputs=data, golden_checksums=sums)
     seconds["C printing"] = time.perf_counter() - printing
@@ -261,24 +267,31 @@ def golden_inputs(module: ModuleOp, golden_dir: str | Path) -> list[np.ndarray]:
 def command_compile(args) -> int:
     """`dory compile`: write the application of MODEL.onnx to the output directory."""
     from dory_xdsl.lowering.app import write_app
-    from dory_xdsl.onnx_import import import_onnx_file
+    from dory_xdsl.onnx_import import float_inputs, import_onnx_bytes
 
     model = Path(args.model)
     if not model.is_file():
         raise DoryError(f"{model}: no such model file")
     start = time.perf_counter()
-    module = import_onnx_file(str(model))
+    data = model.read_bytes()
+    signed = float_inputs(data, str(model)) if args.int8_input else frozenset()
+    module = import_onnx_bytes(data, str(model), signed)
     import_seconds = time.perf_counter() - start
     inputs = numbering = None
     if args.golden:
         inputs = golden_inputs(module, args.golden)
-        numbering = golden_positions(module, model)
     elif args.input:
         from dory_xdsl.cli import load_inputs
         from dory_xdsl.interpreter import main_function
 
         shapes = [tuple(a.type.get_shape()) for a in main_function(module).body.block.args]  # type: ignore[union-attr]
         inputs = load_inputs(args.input, shapes)
+    if inputs is not None and not signed:
+        from dory_xdsl.cli import typed_by_data
+
+        module = typed_by_data(module, data, str(model), inputs)
+    if args.golden:
+        numbering = golden_positions(module, model)
     options = options_from_args(args)
     out = Path(args.output)
     app = compile_module(module, name=_app_name(out), source=model.name, inputs=inputs,
@@ -310,6 +323,9 @@ def add_compile_parser(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="APP", help="application directory to write")
     p.add_argument("--golden", metavar="DIR", help="embed input.txt and check every golden layer's checksum")
     p.add_argument("--input", metavar="X.npy", help="input tensor (NCHW) to embed; .npz for several inputs")
+    p.add_argument("--int8-input", action="store_true",
+                   help="float graph inputs hold int8 values (default: uint8, or int8 when the given "
+                        "input data is negative)")
     add_budget_arguments(p)
     p.add_argument("--report", metavar="FILE.json",
                    help="write the per-layer report (memory, DMA, tiles, cycles) as JSON; '-' prints it as a table")

@@ -27,6 +27,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from dory_xdsl.errors import DoryError
+from dory_xdsl.signed_io import SignedBoundary
 
 if TYPE_CHECKING:
     from dory_xdsl.compile import CompileOptions
@@ -71,13 +72,20 @@ PREPARERS: dict[str, str] = {
 """Engine name -> "module:function" of `prepare(module, options) -> run(inputs)`."""
 
 
+def _signed_values(boundary: SignedBoundary, result: EngineResult) -> EngineResult:
+    """A lowered network's result in the imported module's types (signed 8-bit: byte - 128)."""
+    return EngineResult(boundary.values(result.outputs, boundary.outputs),
+                        boundary.values(result.layers, boundary.layers))
+
+
 def prepare_tiled(module: ModuleOp, options: CompileOptions) -> Prepared:
     """Lower and tile once (`tiled_engine.compile_tiled`), run each input on the lowered IR."""
     from dory_xdsl.tiled_engine import compile_tiled, tiled_result
 
+    boundary = SignedBoundary.of(module)
     lowered = compile_tiled(module.clone(), l1_bytes=options.l1_bytes, objective=options.objective,
                             double_buffer=options.double_buffer, l2_code_reserved=options.l2_code_reserved)
-    return lambda inputs: tiled_result(lowered, inputs)
+    return lambda inputs: _signed_values(boundary, tiled_result(lowered, boundary.stored_inputs(inputs)))
 
 
 def prepare_host(module: ModuleOp, options: CompileOptions) -> Prepared:
@@ -91,14 +99,19 @@ def prepare_host(module: ModuleOp, options: CompileOptions) -> Prepared:
     from dory_xdsl.lowering.c_printer import num_bytes
     from dory_xdsl.tensors import numpy_dtype
 
+    boundary = SignedBoundary.of(module)
     app = compile_module(module.clone(), options=options)
     types = main_input_types(app.module)
     dtypes = [numpy_dtype(t.element_type) for t in types]
     sizes = [num_bytes(t) for t in types]
 
     def run(inputs: Sequence[np.ndarray]) -> EngineResult:
-        source = input_source("network", sizes, input_bytes(inputs, dtypes)).encode()
-        return host_result(dataclasses.replace(app, files={**app.files, "input.c": source}), options.l1_bytes)
+        if len(inputs) != len(types):
+            raise DoryError(f"{len(inputs)} input(s) given, the network takes {len(types)}")
+        data = input_bytes(boundary.stored_inputs(inputs), dtypes)
+        source = input_source("network", sizes, data).encode()
+        result = host_result(dataclasses.replace(app, files={**app.files, "input.c": source}), options.l1_bytes)
+        return _signed_values(boundary, result)
 
     return run
 

@@ -128,7 +128,7 @@ def isolated_diffs(module: ModuleOp, x: np.ndarray, golden: dict[str, np.ndarray
 
     block = main_function(module).body.block
     ev = _Evaluator()
-    ev.values[block.args[0]] = prepare_input(x, block.args[0], 0)
+    ev.values[block.args[0]] = prepare_input(x, block.args[0].type, 0)
     diffs: dict[str, int] = {}
     for op in block.ops:
         handler = _HANDLERS.get(type(op))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerType, ModuleOp, TensorType
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from dory_xdsl import reference
 from dory_xdsl.dialects import qnn
@@ -55,12 +55,12 @@ def _describe(op: Operation) -> str:
     return f"{op.name} {' '.join(hints)}".strip()
 
 
-def prepare_input(array: np.ndarray, value: SSAValue, index: int) -> np.ndarray:
-    """Check `array` against the type of function argument `value` and convert it to its dtype.
-
-    Float arrays are accepted when they hold integers (ONNX graphs take float containers)."""
+def prepare_input(array: np.ndarray, t: Attribute, index: int) -> np.ndarray:
+    """Check `array` against the tensor type `t` of input `index` and convert it to its dtype
+    (a one-line `DoryError` when a value does not fit: never a wrap). Every engine checks its
+    inputs with it. Float arrays are accepted when they hold integers (ONNX graphs take float
+    containers)."""
     array = np.asarray(array)
-    t = value.type
     assert isinstance(t, TensorType)
     shape = tuple(t.get_shape())
     if array.shape != shape:
@@ -72,7 +72,7 @@ def prepare_input(array: np.ndarray, value: SSAValue, index: int) -> np.ndarray:
     elif array.dtype.kind not in "iub":
         raise DoryError(f"input {index}: unsupported dtype {array.dtype}")
     try:
-        return reference.cast_exact(array, result_dtype(value), f"input {index}")
+        return reference.cast_exact(array, numpy_dtype(t.element_type), f"input {index}")
     except ValueError as error:
         raise DoryError(str(error)) from None
 
@@ -200,7 +200,7 @@ def evaluate(module: ModuleOp, inputs: Sequence[np.ndarray]) -> Evaluation:
         raise DoryError(f"the model takes {len(block.args)} input(s), got {len(inputs)}")
     ev = _Evaluator()
     for index, (arg, array) in enumerate(zip(block.args, inputs)):
-        ev.values[arg] = prepare_input(array, arg, index)
+        ev.values[arg] = prepare_input(array, arg.type, index)
     for op in block.ops:
         if isinstance(op, func.ReturnOp):
             outputs = [ev.values[v] for v in op.arguments]

@@ -2,7 +2,8 @@
 
 Entry points: `import_onnx_bytes(data, name)` (used by `dory-opt model.onnx`) and
 `import_onnx_file(path)`. The result is one `func.func @main` taking the graph inputs (NCHW, as
-ONNX takes them, element type `ui8`, or `i8` for an int8 graph input) and returning the integer
+ONNX takes them, element type `ui8`, or `i8` for an int8 graph input or a float one named in
+`signed_inputs`: graphs such as Deeploy's take int8 values in a float tensor) and returning the integer
 tensors where the integer network ends. Trailing real-valued ops (`Sigmoid`, `LogSoftmax`, ...)
 are dropped and listed in the func attribute `qnn.dropped_float_tail`.
 
@@ -20,6 +21,7 @@ Every unsupported or malformed input raises `DoryError` naming the node.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,37 +45,61 @@ from dory_xdsl.onnx_layers import LAYER_HANDLERS
 from dory_xdsl.onnx_values import Act, Const, vec
 
 DROPPED_ATTR = "qnn.dropped_float_tail"
+FLOAT_INPUTS = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE})
 
 
-def import_onnx_file(path: str | Path) -> ModuleOp:
+def import_onnx_file(path: str | Path, signed_inputs: frozenset[int] = frozenset()) -> ModuleOp:
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as error:
         raise DoryError(f"{path}: cannot read ({error.strerror})") from None
-    return import_onnx_bytes(data, str(path))
+    return import_onnx_bytes(data, str(path), signed_inputs)
 
 
-def import_onnx_bytes(data: bytes, name: str) -> ModuleOp:
-    return import_onnx_with_results(data, name)[0]
+def import_onnx_bytes(data: bytes, name: str, signed_inputs: frozenset[int] = frozenset()) -> ModuleOp:
+    return import_onnx_with_results(data, name, signed_inputs)[0]
 
 
-def import_onnx_with_results(data: bytes, name: str) -> tuple[ModuleOp, list[str]]:
+def import_onnx_with_results(data: bytes, name: str,
+                             signed_inputs: frozenset[int] = frozenset()) -> tuple[ModuleOp, list[str]]:
     """The module and, for each result of `@main`, the ONNX tensor it computes (for checking
-    the import against onnxruntime on those tensors)."""
+    the import against onnxruntime on those tensors). `signed_inputs`: indices of float graph
+    inputs that hold int8 values (typed `i8`; a float input is `ui8` otherwise)."""
     model = parse_model(data, name)
     from dory_xdsl.qdq_import import import_qdq_with_results, is_qdq_model  # QDQ graphs: own importer
 
     if is_qdq_model(model):
         return import_qdq_with_results(model)
-    importer = Importer(index_graph(model))
+    importer = Importer(index_graph(model), signed_inputs)
     module = importer.run()
     return module, importer.results
 
 
+def float_inputs(data: bytes, name: str) -> frozenset[int]:
+    """Indices of the float graph inputs of an integer (non-QDQ) graph: the inputs that
+    `signed_inputs` may type `i8`."""
+    model = parse_model(data, name)
+    from dory_xdsl.qdq_import import is_qdq_model
+
+    if is_qdq_model(model):
+        return frozenset()
+    inits = {i.name for i in model.graph.initializer}
+    inputs = [v for v in model.graph.input if v.name not in inits]
+    return frozenset(i for i, v in enumerate(inputs) if v.type.tensor_type.elem_type in FLOAT_INPUTS)
+
+
+def signed_float_inputs(data: bytes, name: str, arrays: Sequence[np.ndarray]) -> frozenset[int]:
+    """The float graph inputs whose values in `arrays` include negative numbers: such an input
+    holds int8 values (Deeploy's graphs take int8 values in float tensors, typed by the data)."""
+    return frozenset(i for i in float_inputs(data, name)
+                     if i < len(arrays) and np.size(arrays[i]) and np.min(arrays[i]) < 0)
+
+
 class Importer:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, signed_inputs: frozenset[int] = frozenset()):
         self.g = graph
+        self.signed_inputs = signed_inputs
         self.env: dict[str, object] = {}
         self.results: list[str] = []
 
@@ -82,11 +108,15 @@ class Importer:
         nodes, results, tail = split_float_tail(self.g, order)
         self.results = results
         arg_types, arg_ranges = [], []
-        for value in self.g.inputs:
+        for index, value in enumerate(self.g.inputs):
             shape = self.g.shapes[value.name]
             if len(shape) not in (2, 3, 4):
                 raise DoryError(f"graph input '{value.name}' has rank {len(shape)} (expected 2, 3 or 4)")
-            signed = value.type.tensor_type.elem_type == onnx.TensorProto.INT8
+            elem = value.type.tensor_type.elem_type
+            if index in self.signed_inputs and elem not in FLOAT_INPUTS | {onnx.TensorProto.INT8}:
+                raise DoryError(f"graph input '{value.name}' is {onnx.TensorProto.DataType.Name(elem)}: "
+                                "only a float input can be read as int8")
+            signed = elem == onnx.TensorProto.INT8 or index in self.signed_inputs
             elem, lo, hi = (I8, -128, 127) if signed else (UI8, 0, 255)
             arg_types.append(TensorType(elem, list(shape)))
             arg_ranges.append((lo, hi))

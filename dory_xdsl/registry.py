@@ -70,6 +70,11 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return QnnL3TilePass
 
+    def offset_int8() -> type[ModulePass]:
+        from dory_xdsl.transforms.qnn_offset_int8 import QnnOffsetInt8Pass
+
+        return QnnOffsetInt8Pass
+
     def gap8_lower() -> type[ModulePass]:
         from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
@@ -82,6 +87,7 @@ def get_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "qnn-tile": tile,
         "qnn-l3-tile": l3_tile,
         "convert-qnn-to-dory": convert_to_dory,
+        "qnn-offset-int8": offset_int8,
         "qnn-fuse-requant": fuse_requant,
         "qnn-merge-requant": merge_requant,
         "qnn-to-nhwc": to_nhwc,

@@ -433,8 +433,12 @@ def compile_tiled(module: ModuleOp, *, l1_bytes: int | None = None, objective: s
 
 
 def tiled_engine(module: ModuleOp, inputs: Sequence[np.ndarray]):
-    """`dory run --engine tiled`: compile to tiled IR at the default GAP-8 budgets and run it."""
-    return tiled_result(compile_tiled(module), inputs)
+    """`dory run --engine tiled`: compile to tiled IR at the default GAP-8 budgets and run it
+    (`engines.prepare_tiled`: inputs and results in the imported module's types)."""
+    from dory_xdsl.compile import CompileOptions
+    from dory_xdsl.engines import prepare_tiled
+
+    return prepare_tiled(module, CompileOptions())(inputs)
 
 
 def tiled_result(lowered: ModuleOp, inputs: Sequence[np.ndarray]):

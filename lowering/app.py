@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 import numpy as np
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, TensorType
 
 from dory_xdsl.lowering.c_printer import NetworkC, NetworkPrinter, weights_image
 from dory_xdsl.lowering.softmax_c import fc_tail
@@ -115,5 +115,10 @@ def write_app(files: Mapping[str, bytes], directory: str | Path) -> Path:
 
 
 def input_bytes(arrays: Sequence[np.ndarray], dtypes: Sequence[np.dtype]) -> list[bytes]:
-    """Little-endian bytes of the network inputs, in the element types of the IR."""
-    return [np.ascontiguousarray(a).astype(np.dtype(d).newbyteorder("<")).tobytes() for a, d in zip(arrays, dtypes)]
+    """Little-endian bytes of the network inputs, in the element types of the IR (a value that
+    does not fit its type is a `DoryError`, never a wrap)."""
+    from dory_xdsl.interpreter import prepare_input
+    from dory_xdsl.tensors import element_type
+
+    return [prepare_input(a, TensorType(element_type(d), list(np.shape(a))), i).astype(np.dtype(d).newbyteorder("<")).tobytes()
+            for i, (a, d) in enumerate(zip(arrays, dtypes))]

@@ -3,14 +3,15 @@
 Expects a module as `dory_xdsl.onnx_import` produces it (unfused, "nchw" `qnn` ops in
 `func.func @main`). Runs, in this order:
 
-1. `qnn-fuse-requant`   conv/linear + requant (+ ReLU-by-clip) -> one layer op
-2. `qnn-merge-requant`  two chained requantizations -> one exact stage, where one exists
-3. `qnn-to-nhwc`        HWC activations, Cout x Kh x Kw x Cin weights
-4. `qnn-legalize-pulp`  ops with no single PULP-NN kernel -> exact sequences of kernel ops
-5. `qnn-widen-requant`  one requant constant width for the build-wide PULP-NN variant
-6. `qnn-tile`           Z3 tile choice per layer (options below are passed on)
-7. `qnn-l3-tile`        layers whose parameters stream from L3 under the L2 budget (`l2-bytes`)
-8. `convert-qnn-to-dory` explicit DMA / kernel-call code per layer
+1. `qnn-offset-int8`    signed 8-bit activations -> ui8 bytes holding value + 128
+2. `qnn-fuse-requant`   conv/linear + requant (+ ReLU-by-clip) -> one layer op
+3. `qnn-merge-requant`  two chained requantizations -> one exact stage, where one exists
+4. `qnn-to-nhwc`        HWC activations, Cout x Kh x Kw x Cin weights
+5. `qnn-legalize-pulp`  ops with no single PULP-NN kernel -> exact sequences of kernel ops
+6. `qnn-widen-requant`  one requant constant width for the build-wide PULP-NN variant
+7. `qnn-tile`           Z3 tile choice per layer (options below are passed on)
+8. `qnn-l3-tile`        layers whose parameters stream from L3 under the L2 budget (`l2-bytes`)
+9. `convert-qnn-to-dory` explicit DMA / kernel-call code per layer
 
 Each step is also a pass of its own, so `dory-opt -p` can run any prefix of the pipeline.
 `BACKEND_PASSES` is the single definition of this order: `dory compile`, the tiled and the host
@@ -28,6 +29,7 @@ from xdsl.passes import ModulePass
 from dory_xdsl.target import GAP8
 
 BACKEND_PASSES = (
+    "qnn-offset-int8",
     "qnn-fuse-requant",
     "qnn-merge-requant",
     "qnn-to-nhwc",

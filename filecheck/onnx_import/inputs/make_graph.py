@@ -80,6 +80,16 @@ class GraphBuilder:
         y = self.op("Div", [y, self.constant_node(float(2**shift), np.float32)])
         return self.clip(self.op("Floor", [y]))
 
+    def signed_requant(self, x: str, channels: int, rank: int = 4, shift: int = 9, per_channel: bool = True,
+                       k_max: int = 60, lam: int = 3000) -> str:
+        """Deeploy / Quantlab int8: Mul(k) Add(lambda) Div(2^shift) Floor Clip(-128, 127)."""
+        shape = ((1, channels) + (1,) * (rank - 2)) if per_channel else (1,)
+        k = self.const(self.rng.integers(1, k_max, size=shape))
+        lam_c = self.const(self.rng.integers(-lam, lam, size=shape))
+        y = self.op("Add", [self.op("Mul", [x, k]), lam_c])
+        y = self.op("Div", [y, self.constant_node(float(2**shift), np.float32)])
+        return self.clip(self.op("Floor", [y]), -128.0, 127.0)
+
     def clip(self, x: str, lo: float = 0.0, hi: float = 255.0) -> str:
         if self.opset < 11:
             return self.op("Clip", [x], min=lo, max=hi)
@@ -167,8 +177,39 @@ def heads() -> onnx.ModelProto:
     return b.model([("x", [1, 1, 4, 4])], [g0, b.op("Sigmoid", [g2])])
 
 
+def int8_cnn() -> onnx.ModelProto:
+    """Deeploy style: int8 values in a float input, every activation clipped to [-128, 127]:
+    padded, depthwise and strided convs, a Gemm."""
+    b = GraphBuilder(opset=11, seed=3)
+    y = b.signed_requant(b.conv("x", 3, 8, bias=True), 8, shift=11)
+    y = b.signed_requant(b.conv(y, 8, 8, group=8), 8, shift=10)
+    y = b.signed_requant(b.conv(y, 8, 16, strides=(2, 2)), 16, shift=12)
+    y = b.op("Gemm", [b.op("Flatten", [y], axis=1), b.weights((10, 16 * 4 * 4)),
+                      b.const(b.rng.integers(-50, 50, size=10))], transB=1)
+    return b.model([("x", [1, 3, 8, 8])], [b.signed_requant(y, 10, rank=2, shift=13)])
+
+
+def int8_residual() -> onnx.ModelProto:
+    """Deeploy style int8: a residual add of two signed branches, max and average pooling,
+    a Gemm, all requantized to [-128, 127]."""
+    b = GraphBuilder(opset=11, seed=5)
+    a = b.signed_requant(b.conv("x", 4, 8, bias=True), 8, shift=12)
+    c = b.signed_requant(b.conv(a, 8, 8, group=8), 8, shift=10)
+    c = b.signed_requant(b.conv(c, 8, 8, k=(1, 1), pads=(0, 0, 0, 0)), 8, shift=10)
+    s = b.op("Add", [b.op("Mul", [a, b.constant_node(3.0, np.float32)]),
+                     b.op("Mul", [c, b.constant_node(5.0, np.float32)])])
+    s = b.op("Add", [s, b.constant_node(-7.0, np.float32)])
+    s = b.clip(b.op("Floor", [b.op("Div", [s, b.constant_node(8.0, np.float32)])]), -128.0, 127.0)
+    y = b.op("MaxPool", [s], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 0, 0])
+    y = b.op("AveragePool", [y], kernel_shape=[4, 4], strides=[4, 4])
+    y = b.signed_requant(y, 8, shift=4, per_channel=False, k_max=20, lam=50)
+    y = b.op("Gemm", [b.op("Flatten", [y], axis=1), b.weights((10, 8)), b.const(b.rng.integers(-50, 50, size=10))],
+             transB=1)
+    return b.model([("x", [1, 4, 8, 8])], [b.signed_requant(y, 10, rank=2, shift=10)])
+
+
 GRAPHS = {f.__name__: f for f in (conv_requant, conv_div_not_pow2, quantlab_chain, pad_dw_gemm_sigmoid, residual,
-                                  residual_wide, quantlab_add, avgpool_tcn1d, heads)}
+                                  residual_wide, quantlab_add, avgpool_tcn1d, heads, int8_cnn, int8_residual)}
 
 
 def shuffled(model: onnx.ModelProto, seed: int = 1) -> onnx.ModelProto:
