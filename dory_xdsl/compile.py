@@ -306,7 +306,24 @@ def command_compile(args) -> int:
     print(f"{out}: {len(app.layer_tiles)} layers ({app.multi_tile_layers} with more than one tile), "
           f"L2 {app.l2_bytes} B, weights {len(app.files['weights.bin'])} B, "
           f"compiled in {import_seconds + app.seconds:.1f} s")
+    report_l2(app.files, str(out))
     return 0
+
+
+def report_l2(files, where: str) -> None:
+    """One line with the L2 estimate of the default build (`lowering.l2_budget`) and whether the
+    WEIGHTS_L2=1 build fits; a warning line on stderr when the default build does not fit."""
+    import sys
+
+    from dory_xdsl.lowering.app import l2_usage_of
+    from dory_xdsl.lowering.l2_budget import CHIP_L2_BYTES
+
+    usage, with_weights = l2_usage_of(files), l2_usage_of(files, weights_l2=True)
+    fits = "fits" if with_weights.total <= CHIP_L2_BYTES else f"does not fit ({with_weights.total - CHIP_L2_BYTES} B over)"
+    print(f"L2 estimate: {usage.line()}; WEIGHTS_L2=1 {fits}")
+    if usage.total > CHIP_L2_BYTES:
+        print(f"dory: warning: {where}: L2: {usage.total - CHIP_L2_BYTES} B over GAP-8's {CHIP_L2_BYTES} B "
+              "(estimate: lower the L2 plan with --l2-code-reserved)", file=sys.stderr)
 
 
 def _app_name(path: Path) -> str:

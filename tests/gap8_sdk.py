@@ -65,6 +65,7 @@ def makefile_flags(app: Path, pulp_nn_dir: Path, weights_l2: bool = False) -> di
 
 
 DIAGNOSTIC = re.compile(r"^(?P<file>[^:\s]+):\d+:\d+: (?P<kind>error|warning): (?P<text>.*)$", re.M)
+APP_HEADERS = {"network.h"}
 
 
 def app_diagnostics(app: Path, flags: dict[str, list[str]]) -> list[str]:
@@ -73,7 +74,7 @@ def app_diagnostics(app: Path, flags: dict[str, list[str]]) -> list[str]:
     cmd = sdk_command(["-Wall", *flags["APP_CFLAGS"], *own])
     proc = subprocess.run(cmd, cwd=app, capture_output=True, text=True)
     found = [m.group(0) for m in DIAGNOSTIC.finditer(proc.stderr) if m.group("file") in own
-             or m.group("file") in {"network.h"}]
+             or m.group("file") in APP_HEADERS]
     if proc.returncode != 0 and not found:
         found = [f"compiler failed: {proc.stderr.strip().splitlines()[-1:]}"]
     return found

@@ -66,6 +66,9 @@ int dory_host_dma_peak(int layer);
  * program's static data); used by the host PULP-NN kernels to check operand residency. */
 int dory_host_in_l1(const void *ptr, size_t size);
 int dory_host_in_l2(const void *ptr, size_t size);
+/* Limits the L2 heap (pi_l2_malloc) to `bytes`, what GAP-8's 524,288 B of L2 leave beside the
+ * app's code, static data and the runtime: call before the first pi_l2_malloc. */
+void dory_host_l2_heap(int32_t bytes);
 /* Size of the current team (inside pi_cl_team_fork), else 0. */
 int dory_host_team_size(void);
 /* Prints "<where>: <what>" on stderr and aborts (first failing thread only). */

@@ -209,6 +209,16 @@ void *pi_l2_malloc(int size)
 
 void pi_l2_free(void *chunk, int size) { arena_free(&l2, chunk, size, "pi_l2_free"); }
 
+void dory_host_l2_heap(int32_t bytes)
+{
+    REQUIRE(l2.nblocks == 0, "dory_host_l2_heap", "called after the first pi_l2_malloc");
+    REQUIRE(bytes > 0, "dory_host_l2_heap", "no L2 left beside code, static data and the runtime");
+    if ((uint32_t)bytes < l2.size) {
+        l2.size = (uint32_t)bytes;
+        l2.name = "L2 heap (GAP-8 L2 minus code, static data, runtime)";
+    }
+}
+
 /* The program's static data (rodata, data, bss) lives in L2 on GAP-8. */
 extern char etext[], end[];
 
