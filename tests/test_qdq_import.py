@@ -96,7 +96,7 @@ def _qparams(model: onnx.ModelProto, tensor: str) -> tuple[float, int, np.dtype]
     raise AssertionError(f"no quantization parameters for {tensor}")
 
 
-def test_inputs(model: onnx.ModelProto, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def sample_inputs(model: onnx.ModelProto, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Six (float input, its quantization as onnxruntime's QuantizeLinear rounds it) pairs."""
     x_scale, x_zp, x_dtype = _qparams(model, "x")
     info = np.iinfo(x_dtype)
@@ -108,9 +108,6 @@ def test_inputs(model: onnx.ModelProto, seed: int) -> list[tuple[np.ndarray, np.
     return pairs
 
 
-test_inputs.__test__ = False  # a helper, not a test
-
-
 def oracle_tensors(model: onnx.ModelProto, xq: np.ndarray) -> dict[str, np.ndarray]:
     """`qdq_oracle.run`: every quantized tensor, 'y' the output."""
     return qdq_oracle.run(model, {"x": xq})
@@ -120,7 +117,7 @@ def worst_diff_against_oracle(model: onnx.ModelProto, module, run, seed: int) ->
     """Max |diff| in output LSB between `run(inputs) -> outputs` on `module` and the oracle."""
     in_offset, out_offset = offsets(module)
     worst = 0
-    for _, xq in test_inputs(model, seed):
+    for _, xq in sample_inputs(model, seed):
         ours = run([xq + in_offset])[0].astype(np.int64) - out_offset
         worst = max(worst, int(np.abs(ours - oracle_tensors(model, xq)["y"]).max()))
     return worst
@@ -131,7 +128,7 @@ def layer_diffs_against_oracle(model: onnx.ModelProto, module, seed: int) -> dic
     is the oracle's (`golden_npz.isolated_diffs`: each layer's own arithmetic)."""
     in_offset, _ = offsets(module)
     worst: dict[str, int] = {}
-    for _, xq in test_inputs(model, seed):
+    for _, xq in sample_inputs(model, seed):
         # isolated_diffs shifts `ui8` IR values by 128 (the int8 domain): give it uint8 tensors
         # shifted the same way.
         golden = {name: (v.transpose(0, 2, 3, 1) if v.ndim == 4 else v) - (0 if in_offset else 128)
@@ -147,7 +144,7 @@ def worst_diff_against_onnxruntime(model: onnx.ModelProto, module, run, seed: in
     y_scale, y_zp, _ = _qparams(model, "y")
     in_offset, out_offset = offsets(module)
     worst = 0
-    for x, xq in test_inputs(model, seed):
+    for x, xq in sample_inputs(model, seed):
         (y,) = session.run(None, {"x": x})
         expected = np.rint(y / np.float32(y_scale)).astype(np.int64) + y_zp
         ours = run([xq + in_offset])[0].astype(np.int64) - out_offset
