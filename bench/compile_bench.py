@@ -54,7 +54,7 @@ FLOOR_SET = {
     "numpy": "import numpy",
     "xdsl IR": "import xdsl.ir, xdsl.dialects.builtin, xdsl.dialects.func, xdsl.dialects.arith",
     "z3": "import z3",
-    "onnx protobuf + shape inference": "from dory_xdsl.onnx_proto import onnx_pb; onnx_pb()",
+    "onnx protobuf + shape inference": "from dory_xdsl.frontend.onnx_proto import onnx_pb; onnx_pb()",
     "jinja2": "import jinja2",
 }
 FULL_ONNX = "import onnx"

@@ -17,8 +17,8 @@ import statistics
 import time
 from pathlib import Path
 
-from dory_xdsl.l2_planner import Buffer, plan_l2
-from dory_xdsl.mobilenet import MobileNetConfig, layer_table
+from dory_xdsl.tiling.l2_planner import Buffer, plan_l2
+from dory_xdsl.generators.mobilenet import MobileNetConfig, layer_table
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "dory_examples"
 
@@ -63,9 +63,9 @@ def ir_instance(model: Path):
     """Buffers of an imported network: each DORY layer's output lives from its layer to its last
     consuming layer (traced through reshapes, pads, concats, ...), weights during their layer."""
     from dory_xdsl.dialects import qnn
-    from dory_xdsl.golden import dory_layers
-    from dory_xdsl.interpreter import main_function
-    from dory_xdsl.onnx_import import import_onnx_file
+    from dory_xdsl.analysis.dory_layers import dory_layers
+    from dory_xdsl.analysis.interpreter import main_function
+    from dory_xdsl.frontend.onnx_import import import_onnx_file
 
     module = import_onnx_file(str(model))
     layers = dory_layers(module)

@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from dory_xdsl.compile import CompileOptions, compile_module
+from dory_xdsl.lowering.pipeline import CompileOptions, compile_module
 from dory_xdsl.errors import DoryError
-from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
-from dory_xdsl.onnx_import import import_onnx_file
+from dory_xdsl.generators.mobilenet import MobileNetConfig, generate_mobilenet
+from dory_xdsl.frontend.onnx_import import import_onnx_file
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "dory_examples"
 MOBILENET_CODE_RESERVED = 150_000
@@ -54,7 +54,7 @@ def bench(name: str, model: Path, options: CompileOptions, summary_only: bool) -
     except DoryError as error:
         print(f"{name}: error: {error}")
         if "L2 memory" in str(error):  # lowered and printed: show the plan that did not fit
-            from dory_xdsl.report import network_l2_plan
+            from dory_xdsl.lowering.report import network_l2_plan
 
             print(f"{name}: {network_l2_plan(module)[0].summary()}")
         return None

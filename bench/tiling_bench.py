@@ -4,7 +4,7 @@ Usage: python bench/tiling_bench.py [MODEL.onnx | mobilenet:WIDTH-RESOLUTION | s
            [--objective cost|dory|both] [--single-buffer] [--l1 BYTES] [--summary]
 Default models: a few hand-written sample layers, every shared DORY network, and generated
 MobileNetV1 1.0-128 and 0.25-224. Each network is run through the back-end passes up to
-`qnn-tile`, then every layer is tiled with `dory_xdsl.tiling_model.tile_layer` (cache emptied
+`qnn-tile`, then every layer is tiled with `dory_xdsl.tiling.tiling_model.tile_layer` (cache emptied
 per network and objective, so identical layers inside a network are solved once, as in a
 compile). Per layer: tile sizes, tile counts, L1 bytes, modelled cycles, proved flag,
 combinations searched / left for the Z3 proof, Z3 resource units and solve time; then totals
@@ -23,12 +23,12 @@ from network_bench import default_models, model_file
 from xdsl.context import Context
 from xdsl.dialects import func
 
-from dory_xdsl.kernel_layers import LAYER_OPS, kernel_layer
-from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
-from dory_xdsl.onnx_import import import_onnx_file
-from dory_xdsl.registry import get_passes
+from dory_xdsl.analysis.kernel_layers import LAYER_OPS, kernel_layer
+from dory_xdsl.tiling.layer_geometry import LayerGeometry, conv_layer
+from dory_xdsl.frontend.onnx_import import import_onnx_file
+from dory_xdsl.drivers.registry import get_passes
 from dory_xdsl.target import GAP8, Target
-from dory_xdsl.tiling_model import clear_cache, tile_layer
+from dory_xdsl.tiling.tiling_model import clear_cache, tile_layer
 from dory_xdsl.transforms.gap8_lower import BACKEND_PASSES
 
 RQ = {"requant_bits": 32}

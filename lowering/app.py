@@ -146,7 +146,7 @@ def write_app(files: Mapping[str, bytes], directory: str | Path) -> Path:
 def input_bytes(arrays: Sequence[np.ndarray], dtypes: Sequence[np.dtype]) -> list[bytes]:
     """Little-endian bytes of the network inputs, in the element types of the IR (a value that
     does not fit its type is a `DoryError`, never a wrap)."""
-    from dory_xdsl.interpreter import prepare_input
+    from dory_xdsl.analysis.interpreter import prepare_input
     from dory_xdsl.tensors import element_type
 
     return [prepare_input(a, TensorType(element_type(d), list(np.shape(a))), i).astype(np.dtype(d).newbyteorder("<")).tobytes()

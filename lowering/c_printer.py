@@ -16,7 +16,7 @@ One `match op:` dispatch per kind of function, in the style of xDSL's CSL printe
   MCHAN's transfer counters; nothing on the cluster stacks): a command issued into a full ring
   first waits for the channel's oldest; `dory.dma_wait` waits for all of the channel's pending
   commands. L3 request arrays are function-local `static` arrays sized by running the
-  layer's loops and index arithmetic (`dory_xdsl.index_eval`).
+  layer's loops and index arithmetic (`dory_xdsl.analysis.index_eval`).
 - `func.func @main` becomes the body of `network_run` (cluster core 0): the L1 arena, the L2
   buffers at the offsets of `dory_xdsl.lowering.l2_plan` (network inputs and outputs too), the
   parameters (`memref.get_global`: an L3 -> L2 copy into a planned L2 buffer, or the address
@@ -43,9 +43,9 @@ from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, IntegerType, MemR
 from xdsl.ir import Block, Operation, SSAValue
 
 from dory_xdsl.dialects import dory
-from dory_xdsl.layer_dma import DMA_QUEUES
+from dory_xdsl.tiling.layer_dma import DMA_QUEUES
 from dory_xdsl.errors import DoryError
-from dory_xdsl.index_eval import execute
+from dory_xdsl.analysis.index_eval import execute
 from dory_xdsl.lowering.l2_plan import L2Buffer, L2Plan, plan_l2
 
 DIRECTION = {"l2_to_l1": "PI_CL_DMA_DIR_EXT2LOC", "l1_to_l2": "PI_CL_DMA_DIR_LOC2EXT"}
@@ -219,7 +219,7 @@ def arg_names(f: func.FuncOp) -> list[str]:
 
 def dma_channels(f: func.FuncOp) -> dict[str, int]:
     """The cluster-DMA channels a layer function issues on and the command structs of each
-    channel's ring (`dory.dma_queues`, from `dory_xdsl.layer_dma.dma_queues`)."""
+    channel's ring (`dory.dma_queues`, from `dory_xdsl.tiling.layer_dma.dma_queues`)."""
     queues = f.attributes.get(DMA_QUEUES)
     sizes = {name: _int(attr) for name, attr in queues.data.items()} if isinstance(queues, DictionaryAttr) else {}
     used = {op.channel.data for op in f.walk() if isinstance(op, dory.DmaStartOp)}
@@ -233,7 +233,7 @@ def dma_channels(f: func.FuncOp) -> dict[str, int]:
 def dma_queue_sizes(block: Block, start: type[Operation] = dory.L3StartOp,
                     wait: type[Operation] = dory.L3WaitOp) -> dict[str, int]:
     """Most requests pending at once on each L3 request channel (the size of its request
-    array), found by running the layer's loops and index arithmetic (`dory_xdsl.index_eval`)."""
+    array), found by running the layer's loops and index arithmetic (`dory_xdsl.analysis.index_eval`)."""
     pending: dict[str, int] = {}
     peak: dict[str, int] = {}
 

@@ -1,4 +1,4 @@
-"""The L2 plan of the C printer: buffers with half-open live ranges, placed by `dory_xdsl.l2_planner`.
+"""The L2 plan of the C printer: buffers with half-open live ranges, placed by `dory_xdsl.tiling.l2_planner`.
 
 The printer describes each L2 buffer of `@main` (network inputs and outputs, activations,
 parameters staged from L3) as an `L2Buffer`: a size and the half-open range of program steps
@@ -18,8 +18,8 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dory_xdsl import l2_planner
-from dory_xdsl.l2_planner import L2Plan
+from dory_xdsl.tiling import l2_planner
+from dory_xdsl.tiling.l2_planner import L2Plan
 
 __all__ = ["L2Buffer", "L2Plan", "plan_l2", "step_names"]
 

@@ -1,12 +1,12 @@
 """The final int8 softmax (`qnn.softmax_tail` on `@main`) as plain C for the fabric controller.
 
 TFLite models end in an int8 `Softmax` (output scale 1/256, zero point -128) that the QDQ
-importer keeps out of the integer layers (`dory_xdsl.qdq_import`, `SOFTMAX_ATTR`). The generated
+importer keeps out of the integer layers (`dory_xdsl.frontend.qdq_import`, `SOFTMAX_ATTR`). The generated
 `network.c` applies it on the fabric controller after the last layer, in place on the network
 output, in `network_finish` (called by `main.c` once the cluster is closed).
 
 `SOFTMAX_HELPER` is the C routine `dory_softmax_int8`: the fixed-point arithmetic of the
-TensorFlow Lite Micro reference kernel, the same as `dory_xdsl.qdq_softmax.softmax_int8`
+TensorFlow Lite Micro reference kernel, the same as `dory_xdsl.semantics.qdq_softmax.softmax_int8`
 (gemmlowp's saturating rounding doubling high multiply and rounding divide by a power of two,
 exp on negative values in Q0.31, the Newton-Raphson reciprocal of the Q12.19 sum). Accuracy:
 bit-exact with TFLM's reference kernel (and `softmax_int8`), hence within 1 LSB (1/256) of the
@@ -159,7 +159,7 @@ static inline void dory_softmax_int8(uint8_t *p, uint32_t rows, uint32_t cols, i
 def softmax_call(pointer: str, shape: tuple[int, ...], offset: int, signed_bytes: bool,
                  input_scale: float, beta: float) -> str:
     """The C statement applying the softmax in place on `pointer` (its constants as literals)."""
-    from dory_xdsl.qdq_softmax import SoftmaxTail
+    from dory_xdsl.semantics.qdq_softmax import SoftmaxTail
 
     multiplier, left_shift, diff_min = SoftmaxTail(input_scale, beta).fixed_point()
     cols = shape[-1] if shape else 1
@@ -172,7 +172,7 @@ def fc_tail(module: ModuleOp, output_offsets: list[tuple[int, int]]) -> tuple[st
     """(helper C, call C) of the final softmax of the lowered `module`, or ("", "") when its
     `@main` records none. `output_offsets` are the network outputs' (L2 offset, bytes)."""
     from dory_xdsl.lowering.c_printer import count_inputs, main_of
-    from dory_xdsl.qdq_import import OUTPUT_OFFSETS, SOFTMAX_ATTR
+    from dory_xdsl.frontend.qdq_import import OUTPUT_OFFSETS, SOFTMAX_ATTR
 
     main = main_of(module)
     attr = main.attributes.get(SOFTMAX_ATTR)

@@ -19,10 +19,12 @@ from pathlib import Path
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
-from dory_xdsl.compile import CompiledApp, compile_module, golden_inputs, golden_positions
-from dory_xdsl.engines import reference_engine
-from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
-from dory_xdsl.onnx_import import import_onnx_file
+from dory_xdsl.engines.reference_engine import reference_engine
+from dory_xdsl.frontend.onnx_import import import_onnx_file
+from dory_xdsl.golden.dory_dir import golden_inputs, golden_layer_values
+from dory_xdsl.golden.numbering import golden_positions
+from dory_xdsl.lowering.pipeline import CompiledApp, compile_module
+from dory_xdsl.generators.mobilenet import MobileNetConfig, generate_mobilenet
 
 
 @dataclass
@@ -45,7 +47,8 @@ def golden_app(model: Path) -> GoldenApp:
     imported = module.clone()
     inputs = golden_inputs(module, model.parent)
     numbering = golden_positions(module, model)
-    app = compile_module(module, name="net", source=model.name, inputs=inputs, golden_dir=model.parent,
+    app = compile_module(module, name="net", source=model.name, inputs=inputs,
+                         golden_layers=golden_layer_values(model.parent),
                          golden_numbering=numbering)
     return GoldenApp(app, imported, inputs)
 

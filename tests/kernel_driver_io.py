@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dory_xdsl import host_build
+from dory_xdsl.engines import host_build
 
 KERNEL_IDS = {
     "conv": 0, "pointwise": 1, "depthwise": 2, "depthwise_less_4": 3, "linear": 4,

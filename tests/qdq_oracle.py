@@ -15,7 +15,7 @@ the result is the same on every CPU (no SIMD kernel, no float accumulation).
   exact rationals;
 - `Flatten` / `Reshape` move integers.
 
-The TFLM primitives are `dory_xdsl.qdq_requant`'s (`quantize_multiplier`,
+The TFLM primitives are `dory_xdsl.semantics.qdq_requant`'s (`quantize_multiplier`,
 `tflite_multiply_array`, checked against their gemmlowp definitions in test_qdq_requant) and
 `qdq_exact.tflite_add` (checked against the scalar form in test_qdq_exact); the graph walk, the
 convolution and the pooling here are independent of the importer.
@@ -32,8 +32,8 @@ import onnx
 from numpy.lib.stride_tricks import sliding_window_view
 from onnx import numpy_helper
 
-from dory_xdsl.qdq_exact import AddScales, tflite_add
-from dory_xdsl.qdq_requant import quantize_multiplier, tflite_multiply_array
+from dory_xdsl.semantics.qdq_exact import AddScales, tflite_add
+from dory_xdsl.semantics.qdq_requant import quantize_multiplier, tflite_multiply_array
 
 
 @dataclass

@@ -3,7 +3,7 @@ generated network.c) for adds that no PULP-NN call computes exactly: TFLite's re
 (input offsets, multipliers ~4e6), and any other parameters the `qnn.add` verifier allows.
 
 Every check runs the add on all 256 x 256 input pairs (`all_pairs`) and compares with the qnn
-reference semantics (`dory_xdsl.reference.add`: wrapping int32, arithmetic shifts): the tiled
+reference semantics (`dory_xdsl.semantics.reference.add`: wrapping int32, arithmetic shifts): the tiled
 engine (many L1 tiles) and the generated C on the host (ASan + UBSan, so no signed overflow).
 """
 
@@ -14,17 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dory_xdsl import host_build
-from dory_xdsl.compile import compile_module
+from dory_xdsl.engines import host_build
+from dory_xdsl.lowering.pipeline import compile_module
 from dory_xdsl.dialects import dory, qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.host_engine import host_engine
-from dory_xdsl.interpreter import evaluate
-from dory_xdsl.kernel_layers import ADD_REQUANT, kernel_layer, pulp_add_args
+from dory_xdsl.engines.host_engine import host_engine
+from dory_xdsl.analysis.interpreter import evaluate
+from dory_xdsl.analysis.kernel_layers import ADD_REQUANT, kernel_layer
+from dory_xdsl.semantics.pulp_legalize import pulp_add_args
 from dory_xdsl.lowering.app import write_app
-from dory_xdsl.pulp_legalize import add_decomposition
+from dory_xdsl.semantics.pulp_legalize import add_decomposition
 from dory_xdsl.tensors import tensor_type
-from dory_xdsl.tiled_engine import compile_tiled, run_tiled
+from dory_xdsl.engines.tiled_engine import compile_tiled, run_tiled
 
 from test_legalize_pulp import add_module, all_pairs
 from test_riscv_compile import SOURCES, require_riscv

@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dory_xdsl.compile import CompileOptions, compile_module, golden_inputs, golden_positions
+from dory_xdsl.golden.dory_dir import golden_inputs, golden_layer_values
+from dory_xdsl.golden.numbering import golden_positions
+from dory_xdsl.lowering.pipeline import CompileOptions, compile_module
 from dory_xdsl.errors import DoryError
-from dory_xdsl.golden import read_golden_dir
-from dory_xdsl.host_build import RUNTIME_DIR
+from dory_xdsl.golden.dory_dir import read_golden_dir
+from dory_xdsl.engines.host_build import RUNTIME_DIR
 from dory_xdsl.lowering.c_printer import byte_checksum, dma_channels, layer_functions
 from dory_xdsl.lowering.l2_plan import L2Buffer, plan_l2
-from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
-from dory_xdsl.onnx_import import import_onnx_file
+from dory_xdsl.generators.mobilenet import MobileNetConfig, generate_mobilenet
+from dory_xdsl.frontend.onnx_import import import_onnx_file
 
 SMALL = MobileNetConfig(width=0.25, resolution=96, classes=100, seed=7)
 
@@ -29,7 +31,7 @@ def network(tmp_path_factory):
 
 def compile_golden(folder: Path, **options):
     module = import_onnx_file(str(folder / "model.onnx"))
-    return compile_module(module, name="net", inputs=golden_inputs(module, folder), golden_dir=folder,
+    return compile_module(module, name="net", inputs=golden_inputs(module, folder), golden_layers=golden_layer_values(folder),
                           golden_numbering=golden_positions(module, folder / "model.onnx"),
                           options=CompileOptions(**options))
 

@@ -53,7 +53,7 @@ def run_ort(model: Path, x: np.ndarray) -> list[np.ndarray]:
 
 
 def dory(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dory_xdsl.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "dory_xdsl.drivers.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -156,24 +156,25 @@ def test_console_script_lists_engines():
     assert result.returncode == 0
     choices = re.search(r"--engine \{([a-z,]+)\}", result.stdout)
     assert choices is not None
-    from dory_xdsl.engines import ENGINES
+    from dory_xdsl.engines.registry import ENGINES
 
     assert set(choices.group(1).split(",")) == set(ENGINES)
 
 
 def engine_missing_a_layer(module, inputs):
-    from dory_xdsl.engines import EngineResult, reference_engine
+    from dory_xdsl.engines.reference_engine import reference_engine
+    from dory_xdsl.engines.result import EngineResult
 
     result = reference_engine(module, inputs)
     return EngineResult(result.outputs, result.layers[:-1])
 
 
 def test_engines_plug_in_and_their_layer_count_is_checked(case, monkeypatch, capsys):
-    from dory_xdsl import engines
-    from dory_xdsl.cli import main
+    from dory_xdsl.engines import registry as engines
+    from dory_xdsl.drivers.cli import main
 
     root, model, x, y = case
     folder = root / "good" if (root / "good").exists() else write_golden(root / "good", x, y)
-    monkeypatch.setitem(engines.ENGINES, "partial", f"{__name__}:engine_missing_a_layer")
+    monkeypatch.setitem(engines.ENGINES, "partial", lambda: engine_missing_a_layer)
     assert main(["run", str(model), "--golden", str(folder), "--engine", "partial"]) == 1
     assert "dory: error: engine 'partial' returned 0 layer outputs, the model has 1 layers" in capsys.readouterr().err

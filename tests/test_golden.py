@@ -10,19 +10,18 @@ from xdsl.ir import Block, Region
 
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.golden import (
+from dory_xdsl.analysis.dory_layers import dory_layers, layer_arrays
+from dory_xdsl.golden.dory_dir import (
     GoldenSet,
     GoldenTensor,
     check_golden,
     compare,
-    dory_layers,
     golden_input_array,
-    layer_arrays,
     read_golden_dir,
     read_golden_file,
     summary_line,
 )
-from dory_xdsl.interpreter import evaluate
+from dory_xdsl.analysis.interpreter import evaluate
 from dory_xdsl.tensors import dense_attr
 from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
 from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass

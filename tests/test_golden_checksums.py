@@ -11,8 +11,8 @@ import pytest
 from golden_apps import golden_app
 from onnx_graphs import example_networks, require_examples
 
-from dory_xdsl.compile import layer_out_types
-from dory_xdsl.golden import read_golden_dir
+from dory_xdsl.golden.dory_dir import read_golden_dir
+from dory_xdsl.lowering.pipeline import layer_out_types
 from dory_xdsl.lowering.c_printer import byte_checksum
 from dory_xdsl.tensors import numpy_dtype
 from dory_xdsl.transforms.qnn_legalize_pulp import lowered_layer_of

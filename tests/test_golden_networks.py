@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from xdsl.context import Context
 
-from dory_xdsl.cli import main
-from dory_xdsl.golden import check_golden, golden_input_array, layer_arrays, read_golden_dir
-from dory_xdsl.interpreter import evaluate, main_function
-from dory_xdsl.golden_numbering import by_dory_number, dory_positions
-from dory_xdsl.onnx_graph import index_graph, parse_model
-from dory_xdsl.onnx_import import import_onnx_bytes
+from dory_xdsl.drivers.cli import main
+from dory_xdsl.analysis.dory_layers import layer_arrays
+from dory_xdsl.golden.dory_dir import check_golden, golden_input_array, read_golden_dir
+from dory_xdsl.analysis.interpreter import evaluate, main_function
+from dory_xdsl.golden.numbering import by_dory_number, dory_positions
+from dory_xdsl.frontend.onnx_graph import index_graph, parse_model
+from dory_xdsl.frontend.onnx_import import import_onnx_bytes
 from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
 from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass
 

@@ -10,9 +10,9 @@ from xdsl.context import Context
 
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.golden_numbering import dory_numbering
-from dory_xdsl.onnx_graph import index_graph
-from dory_xdsl.onnx_import import import_onnx_bytes
+from dory_xdsl.golden.numbering import dory_numbering
+from dory_xdsl.frontend.onnx_graph import index_graph
+from dory_xdsl.frontend.onnx_import import import_onnx_bytes
 from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
 from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from onnx_graphs import example_networks, require_examples
 
-from dory_xdsl import cli
-from dory_xdsl.host_engine import parse_dump
-from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
+from dory_xdsl.drivers import cli
+from dory_xdsl.engines.host_engine import parse_dump
+from dory_xdsl.generators.mobilenet import MobileNetConfig, generate_mobilenet
 
 SMALL = MobileNetConfig(width=0.25, resolution=96, classes=100, seed=3)
 

@@ -1,4 +1,4 @@
-"""Host PULP-NN kernels (runtime/pulp_nn_host.c) against the numpy models (dory_xdsl.kernels).
+"""Host PULP-NN kernels (runtime/pulp_nn_host.c) against the numpy models (dory_xdsl.semantics.kernels).
 
 Random tiles (seeded numpy) run through tests/c/kernel_driver.c on 8 real threads under
 ASan/UBSan; every output byte must match the model. Precondition violations must abort with
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dory_xdsl import kernels
+from dory_xdsl.semantics import kernels
 from kernel_driver_io import L2, Call, build_driver, run_calls, run_failing
 
 L1_SIZE = 36700

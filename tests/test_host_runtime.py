@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dory_xdsl import host_build
+from dory_xdsl.engines import host_build
 from dory_xdsl.errors import DoryError
 
 C_DIR = Path(__file__).resolve().parent / "c"

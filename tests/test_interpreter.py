@@ -1,4 +1,4 @@
-"""`dory_xdsl.interpreter` on hand-built qnn modules: every op, both layouts, fused and unfused."""
+"""`dory_xdsl.analysis.interpreter` on hand-built qnn modules: every op, both layouts, fused and unfused."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerType, ModuleOp, Signedness, TensorType
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from dory_xdsl import reference as ref
+from dory_xdsl.semantics import reference as ref
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.interpreter import evaluate
+from dory_xdsl.analysis.interpreter import evaluate
 from dory_xdsl.tensors import dense_attr
 
 UI8, I8, I32 = IntegerType(8, Signedness.UNSIGNED), IntegerType(8), IntegerType(32)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dory_xdsl.errors import DoryError
-from dory_xdsl.l2_exact import exact_offsets
-from dory_xdsl.l2_planner import Buffer, L2Plan, align_up, plan_l2, resident_buffer, tensor_buffer
+from dory_xdsl.tiling.l2_exact import exact_offsets
+from dory_xdsl.tiling.l2_planner import Buffer, L2Plan, align_up, plan_l2, resident_buffer, tensor_buffer
 
 
 def assert_valid(plan: L2Plan) -> None:

@@ -1,4 +1,4 @@
-"""`dory_xdsl.l3_schedule`: simulate the L3 <-> L2 requests and the window-relative L2 <-> L1
+"""`dory_xdsl.tiling.l3_schedule`: simulate the L3 <-> L2 requests and the window-relative L2 <-> L1
 copies of every L2 tile with numpy, in the emitted order, and check that every L1 tile receives
 exactly the bytes the untiled (whole-tensor) copies give it and that the output written back to
 L3 is the whole output tensor."""
@@ -10,11 +10,11 @@ import itertools
 import numpy as np
 import pytest
 
-from dory_xdsl.l3_schedule import L3Transfer, chunk_copy, steps, window_transfer
-from dory_xdsl.l3_tiling import LayerPlacement, candidates, evaluate
-from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
+from dory_xdsl.tiling.l3_schedule import L3Transfer, chunk_copy, steps, window_transfer
+from dory_xdsl.tiling.l3_tiling import LayerPlacement, candidates, evaluate
+from dory_xdsl.tiling.layer_geometry import LayerGeometry, conv_layer
 from dory_xdsl.target import GAP8
-from dory_xdsl.tiles import (
+from dory_xdsl.tiling.tiles import (
     CopyPlan,
     TileSizes,
     Window,

@@ -12,13 +12,13 @@ from xdsl.context import Context
 from xdsl.dialects import func, memref
 from xdsl.dialects.builtin import ModuleOp
 
-from dory_xdsl.compile import CompileOptions, compile_module
+from dory_xdsl.lowering.pipeline import CompileOptions, compile_module
 from dory_xdsl.dialects import dory, qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.host_engine import host_result
-from dory_xdsl.interpreter import evaluate
+from dory_xdsl.engines.host_engine import host_result
+from dory_xdsl.analysis.interpreter import evaluate
 from dory_xdsl.tensors import dense_attr, tensor_type
-from dory_xdsl.tiled_engine import run_tiled
+from dory_xdsl.engines.tiled_engine import run_tiled
 from dory_xdsl.transforms.gap8_lower import Gap8LowerPass
 
 L2_FULL = 512_000

@@ -1,4 +1,4 @@
-"""The L3 -> L2 tiling model (`dory_xdsl.l3_tiling`) and the network L3 planner (`dory_xdsl.l3_planner`).
+"""The L3 -> L2 tiling model (`dory_xdsl.tiling.l3_tiling`) and the network L3 planner (`dory_xdsl.tiling.l3_planner`).
 
 Pure tests: no IR. L1 tilings are given as tile sizes (the planner takes them as input)."""
 
@@ -9,9 +9,9 @@ import itertools
 import pytest
 
 from dory_xdsl.errors import DoryError
-from dory_xdsl.l2_planner import align_up
-from dory_xdsl.l3_planner import Program, Step, chain_program, plan_l3
-from dory_xdsl.l3_tiling import (
+from dory_xdsl.tiling.l2_planner import align_up
+from dory_xdsl.tiling.l3_planner import Program, Step, chain_program, plan_l3
+from dory_xdsl.tiling.l3_tiling import (
     LayerPlacement,
     best_tiling,
     candidates,
@@ -21,9 +21,9 @@ from dory_xdsl.l3_tiling import (
     row_options,
     smallest_tiling,
 )
-from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
-from dory_xdsl.mobilenet import MobileNetConfig, layer_table
-from dory_xdsl.tiles import TileSizes, enumerate_tiles, parameter_bytes_per_channel
+from dory_xdsl.tiling.layer_geometry import LayerGeometry, conv_layer
+from dory_xdsl.generators.mobilenet import MobileNetConfig, layer_table
+from dory_xdsl.tiling.tiles import TileSizes, enumerate_tiles, parameter_bytes_per_channel
 
 IN_L3 = LayerPlacement((True,), False)
 OUT_L3 = LayerPlacement((False,), True)

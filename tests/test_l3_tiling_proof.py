@@ -1,14 +1,14 @@
-"""Z3 proof of the L3 -> L2 tiling choice (`dory_xdsl.l3_tiling_proof`)."""
+"""Z3 proof of the L3 -> L2 tiling choice (`dory_xdsl.tiling.l3_tiling_proof`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from dory_xdsl.l3_tiling import LayerPlacement, best_tiling, candidates
-from dory_xdsl.l3_tiling_proof import prove_choice
-from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
-from dory_xdsl.mobilenet import MobileNetConfig, layer_table
-from dory_xdsl.tiles import TileSizes
+from dory_xdsl.tiling.l3_tiling import LayerPlacement, best_tiling, candidates
+from dory_xdsl.tiling.l3_tiling_proof import prove_choice
+from dory_xdsl.tiling.layer_geometry import LayerGeometry, conv_layer
+from dory_xdsl.generators.mobilenet import MobileNetConfig, layer_table
+from dory_xdsl.tiling.tiles import TileSizes
 
 IN_L3 = LayerPlacement((True,), False)
 OUT_L3 = LayerPlacement((False,), True)

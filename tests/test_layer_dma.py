@@ -15,12 +15,12 @@ from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, StringAttr, i64
 
 from dory_xdsl.dialects import qnn
 from dory_xdsl.dialects.dory import TilingAttr
-from dory_xdsl.kernel_layers import LAYER_OPS, kernel_layer
-from dory_xdsl.layer_dma import DmaCounts, dma_queues, layer_dma, queue_capacities, tile_counts
-from dory_xdsl.registry import get_passes
+from dory_xdsl.analysis.kernel_layers import LAYER_OPS, kernel_layer
+from dory_xdsl.tiling.layer_dma import DmaCounts, dma_queues, layer_dma, queue_capacities, tile_counts
+from dory_xdsl.drivers.registry import get_passes
 from dory_xdsl.target import GAP8
-from dory_xdsl.tiled_engine import run_tiled
-from dory_xdsl.tiles import TileSizes, l1_layout
+from dory_xdsl.engines.tiled_engine import run_tiled
+from dory_xdsl.tiling.tiles import TileSizes, l1_layout
 from dory_xdsl.transforms.convert_qnn_to_dory import L3_ATTR, ConvertQnnToDoryPass
 from dory_xdsl.transforms.gap8_lower import BACKEND_PASSES
 from dory_xdsl.transforms.qnn_tile import TILING

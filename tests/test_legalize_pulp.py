@@ -1,4 +1,4 @@
-"""`qnn-legalize-pulp` and the exact PULP-NN forms behind it (`dory_xdsl.pulp_legalize`).
+"""`qnn-legalize-pulp` and the exact PULP-NN forms behind it (`dory_xdsl.semantics.pulp_legalize`).
 
 Every rewrite is checked on the whole ui8 input range: a requant on a tensor holding every
 value 0..255 in every channel, an add on all 256 x 256 input pairs. The legalized IR must give
@@ -15,13 +15,16 @@ from hypothesis import strategies as st
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 
-from dory_xdsl import kernels, reference
+from dory_xdsl.semantics import kernels
+
+from dory_xdsl.semantics import reference
 from dory_xdsl.dialects import qnn
-from dory_xdsl.interpreter import evaluate
-from dory_xdsl.kernel_layers import kernel_layer, pulp_add_args
-from dory_xdsl.pulp_legalize import UI8, add_decomposition, add_form, requant_table
+from dory_xdsl.analysis.interpreter import evaluate
+from dory_xdsl.analysis.kernel_layers import kernel_layer
+from dory_xdsl.semantics.pulp_legalize import pulp_add_args
+from dory_xdsl.semantics.pulp_legalize import UI8, add_decomposition, add_form, requant_table
 from dory_xdsl.tensors import tensor_type
-from dory_xdsl.tiled_engine import compile_tiled, run_tiled
+from dory_xdsl.engines.tiled_engine import compile_tiled, run_tiled
 from dory_xdsl.transforms.qnn_legalize_pulp import DORY_LAYERS, LEGALIZED, QnnLegalizePulpPass
 
 from test_tiled_engine import _const, _module

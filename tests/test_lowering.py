@@ -10,8 +10,8 @@ import pytest
 from xdsl.dialects import func, scf
 
 from dory_xdsl.dialects import dory
-from dory_xdsl.index_eval import execute
-from dory_xdsl.tiled_engine import compile_tiled
+from dory_xdsl.analysis.index_eval import execute
+from dory_xdsl.engines.tiled_engine import compile_tiled
 
 from test_tiled_engine import conv_module, pool_module
 
@@ -86,7 +86,7 @@ def test_shared_network_tiled_is_bit_exact(network, capsys):
         if os.environ.get("CI") == "true":
             pytest.fail(f"{SHARED} is missing")
         pytest.skip("../shared/models is not available")
-    from dory_xdsl.cli import main
+    from dory_xdsl.drivers.cli import main
 
     folder = SHARED / network
     model = next(p for p in sorted(folder.glob("*.onnx")) if "ortcompat" not in p.name)

@@ -10,10 +10,12 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from dory_xdsl import cli, golden
-from dory_xdsl import synthetic_quant as sq
+from dory_xdsl.drivers import cli
+
+from dory_xdsl.golden import dory_dir as golden
+from dory_xdsl.generators import synthetic_quant as sq
 from dory_xdsl.errors import DoryError
-from dory_xdsl.mobilenet import (
+from dory_xdsl.generators.mobilenet import (
     MobileNetConfig,
     build_mobilenet,
     check_against_onnxruntime,

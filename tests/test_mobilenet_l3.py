@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from dory_xdsl import cli
-from dory_xdsl import compile as compile_module_file
-from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
+from dory_xdsl.drivers import cli
+from dory_xdsl.drivers import compile as compile_module_file
+from dory_xdsl.generators.mobilenet import MobileNetConfig, generate_mobilenet
 
 L2 = 512_000
 CASES = [

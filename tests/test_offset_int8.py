@@ -15,12 +15,12 @@ import pytest
 from onnx_graphs import as_integers, make_graph, onnxruntime_values
 from xdsl.context import Context
 
-from dory_xdsl import cli
+from dory_xdsl.drivers import cli
 from dory_xdsl.dialects import qnn
-from dory_xdsl.engines import prepare_engine
+from dory_xdsl.engines.registry import prepare_engine
 from dory_xdsl.errors import DoryError
-from dory_xdsl.interpreter import evaluate, main_function
-from dory_xdsl.onnx_import import import_onnx_bytes
+from dory_xdsl.analysis.interpreter import evaluate, main_function
+from dory_xdsl.frontend.onnx_import import import_onnx_bytes
 from dory_xdsl.transforms.qnn_offset_int8 import QnnOffsetInt8Pass, is_i8
 
 pytest.importorskip("onnxruntime")

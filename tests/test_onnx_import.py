@@ -16,10 +16,10 @@ import onnx
 import pytest
 from onnx_graphs import as_integers, example_networks, make_graph, onnxruntime_values, require_examples
 
-from dory_xdsl.golden import read_golden_file
-from dory_xdsl.interpreter import evaluate
-from dory_xdsl.onnx_import import DROPPED_ATTR, import_onnx_bytes, import_onnx_file, import_onnx_with_results
-from dory_xdsl.onnx_requant import RequantRangeError, requant_constants, scaled_floor_by_mul_shift
+from dory_xdsl.golden.dory_dir import read_golden_file
+from dory_xdsl.analysis.interpreter import evaluate
+from dory_xdsl.frontend.onnx_import import DROPPED_ATTR, import_onnx_bytes, import_onnx_file, import_onnx_with_results
+from dory_xdsl.semantics.onnx_requant import RequantRangeError, requant_constants, scaled_floor_by_mul_shift
 
 NETWORKS = example_networks()
 NET_IDS = [p.parent.name for p in NETWORKS]

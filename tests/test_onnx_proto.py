@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dory_xdsl.onnx_proto import attribute_value, infer_shapes, load_model, to_array
+from dory_xdsl.frontend.onnx_proto import attribute_value, infer_shapes, load_model, to_array
 
 MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
 FILES = sorted(MODELS.glob("dory_examples/**/*.onnx")) + sorted(MODELS.glob("tflite_qdq/**/*.onnx"))
 
 
 def test_loads_without_importing_onnx_or_ml_dtypes():
-    code = ("import sys; from dory_xdsl.onnx_proto import load_model, infer_shapes, onnx_pb; "
+    code = ("import sys; from dory_xdsl.frontend.onnx_proto import load_model, infer_shapes, onnx_pb; "
             "m = onnx_pb().ModelProto(); m.graph.node.add(op_type='Relu', input=['x'], output=['y']); "
             "load_model(m.SerializeToString()); "
             "print(sorted(k for k in sys.modules if k == 'onnx' or k.startswith('ml_dtypes')))")
@@ -25,7 +25,7 @@ def test_loads_without_importing_onnx_or_ml_dtypes():
 
 
 def test_a_later_import_onnx_shares_the_classes():
-    code = ("from dory_xdsl.onnx_proto import onnx_pb; pb = onnx_pb(); import onnx; "
+    code = ("from dory_xdsl.frontend.onnx_proto import onnx_pb; pb = onnx_pb(); import onnx; "
             "print(onnx.ModelProto is pb.ModelProto, onnx.TensorProto is pb.TensorProto)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "True"]

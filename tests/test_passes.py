@@ -20,7 +20,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
 from dory_xdsl.dialects import qnn
-from dory_xdsl.interpreter import evaluate
+from dory_xdsl.analysis.interpreter import evaluate
 from dory_xdsl.tensors import dense_attr
 from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
 from dory_xdsl.transforms.qnn_to_nhwc import QnnToNhwcPass, hwc_flatten_columns, keeps_element_order
@@ -301,7 +301,7 @@ def test_shared_networks_fused_nhwc_match_import(model):
         if os.environ.get("CI") == "true":
             pytest.fail(f"shared models are missing at {MODELS}")
         pytest.skip(f"shared models are missing at {MODELS}")
-    from dory_xdsl.onnx_import import import_onnx_file
+    from dory_xdsl.frontend.onnx_import import import_onnx_file
 
     module = import_onnx_file(model)
     fused = run_passes(module, QnnFuseRequantPass(), QnnToNhwcPass())

@@ -1,4 +1,4 @@
-"""TFLM's integer arithmetic reproduced exactly (`dory_xdsl.qdq_exact`): checked exhaustively
+"""TFLM's integer arithmetic reproduced exactly (`dory_xdsl.semantics.qdq_exact`): checked exhaustively
 against TFLite's double rounding written with the scalar gemmlowp functions of `qdq_requant`."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dory_xdsl.qdq_exact import (
+from dory_xdsl.semantics.qdq_exact import (
     AddScales,
     exact_add,
     exact_avgpool,
@@ -15,8 +15,8 @@ from dory_xdsl.qdq_exact import (
     tflite_avgpool,
     tflite_requant_function,
 )
-from dory_xdsl.qdq_requant import quantize_multiplier, tflite_multiply, tflite_multiply_array
-from dory_xdsl.requant_fit import fit_single_stage, verify_exhaustive
+from dory_xdsl.semantics.qdq_requant import quantize_multiplier, tflite_multiply, tflite_multiply_array
+from dory_xdsl.semantics.requant_fit import fit_single_stage, verify_exhaustive
 
 
 def test_array_multiply_is_the_scalar_one():

@@ -31,10 +31,10 @@ from onnx import helper as h
 from onnx import numpy_helper as nh
 
 from dory_xdsl.dialects import qnn
-from dory_xdsl.golden_npz import isolated_diffs, offsets
-from dory_xdsl.interpreter import evaluate, main_function
-from dory_xdsl.onnx_import import import_onnx_bytes, import_onnx_with_results
-from dory_xdsl.qdq_import import SOFTMAX_ATTR, is_qdq_model
+from dory_xdsl.analysis.interpreter import evaluate, main_function
+from dory_xdsl.frontend.onnx_import import import_onnx_bytes, import_onnx_with_results
+from dory_xdsl.golden.npz import isolated_diffs, offsets
+from dory_xdsl.frontend.qdq_import import SOFTMAX_ATTR, is_qdq_model
 
 ort = pytest.importorskip("onnxruntime")
 quantization = pytest.importorskip("onnxruntime.quantization")
@@ -190,7 +190,7 @@ def test_quantize_static_graph_matches_onnxruntime_where_it_cannot_saturate(tmp_
 @pytest.mark.parametrize("activation", ["QUInt8", "QInt8"])
 def test_quantize_static_graph_compiles_and_runs_on_the_host(tmp_path, activation):
     """The same graph through `dory compile`'s back end and the generated C on the host runtime."""
-    from dory_xdsl.engines import prepare_engine
+    from dory_xdsl.engines.registry import prepare_engine
 
     model = quantized(tmp_path, 0, getattr(quantization.QuantType, activation))
     module = import_onnx_bytes(model.SerializeToString(), "qdq.onnx")

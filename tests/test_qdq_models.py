@@ -2,7 +2,7 @@
 Micro: `dory run MODEL --golden FILE.npz` on the reference engine, every case and every mapped
 intermediate tensor.
 
-Expected: the imported integer layers reproduce TFLM's arithmetic exactly (`dory_xdsl.qdq_exact`:
+Expected: the imported integer layers reproduce TFLM's arithmetic exactly (`dory_xdsl.semantics.qdq_exact`:
 double-rounding requantization, add, average pooling), so every case is bit-exact (max |diff| 0,
 the issue's 1 LSB default tolerance is not needed) with TFLM's argmax, and each layer fed the
 TFLite reference input is within 1 LSB of the TFLite reference tensor (the LiteRT reference
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dory_xdsl.cli import main
+from dory_xdsl.drivers.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT.parent / "shared" / "models" / "tflite_qdq"

@@ -1,5 +1,5 @@
-"""The scale -> integer requantization math of the QDQ importer (`dory_xdsl.qdq_requant`) and
-the fixed-point softmax (`dory_xdsl.qdq_softmax`), without IR: against TFLite's double-rounding
+"""The scale -> integer requantization math of the QDQ importer (`dory_xdsl.semantics.qdq_requant`) and
+the fixed-point softmax (`dory_xdsl.semantics.qdq_softmax`), without IR: against TFLite's double-rounding
 arithmetic written independently here, exact rationals, and real softmax."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dory_xdsl.qdq_requant import (
+from dory_xdsl.semantics.qdq_requant import (
     add_requant,
     avgpool_requant,
     quantize_multiplier,
@@ -23,7 +23,7 @@ from dory_xdsl.qdq_requant import (
     tflite_requant,
     tflite_single_rounding,
 )
-from dory_xdsl.qdq_softmax import SoftmaxTail, exp_on_negative_values, softmax_int8
+from dory_xdsl.semantics.qdq_softmax import SoftmaxTail, exp_on_negative_values, softmax_int8
 
 
 def folded(fold, c: int, acc: int) -> int:

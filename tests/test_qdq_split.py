@@ -1,4 +1,4 @@
-"""`dory_xdsl.qdq_split`: TFLM's two-signed requantization as kernel-legal stages (every clip
+"""`dory_xdsl.semantics.qdq_split`: TFLM's two-signed requantization as kernel-legal stages (every clip
 [0, 255]), checked exhaustively against TFLite's scalar gemmlowp arithmetic (`qdq_requant`)."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dory_xdsl.qdq_exact import exact_requant, tflite_requant_function
-from dory_xdsl.qdq_requant import quantize_multiplier, tflite_multiply
-from dory_xdsl.qdq_split import KernelHalf, KernelSplit, clip8, kernel_split, mirrored
-from dory_xdsl.requant_fit import SingleStage
+from dory_xdsl.semantics.qdq_exact import exact_requant, tflite_requant_function
+from dory_xdsl.semantics.qdq_requant import quantize_multiplier, tflite_multiply
+from dory_xdsl.semantics.qdq_split import KernelHalf, KernelSplit, clip8, kernel_split, mirrored
+from dory_xdsl.semantics.requant_fit import SingleStage
 
 X = np.arange(-(1 << 12), 1 << 12, dtype=np.int64)  # floor identities: every x over whole periods
 

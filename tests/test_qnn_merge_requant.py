@@ -21,12 +21,13 @@ from xdsl.dialects.builtin import IntegerType, ModuleOp, Signedness, TensorType
 from xdsl.ir import Block, Region
 
 from dory_xdsl.dialects import qnn
-from dory_xdsl.golden import check_golden, golden_input_array, layer_arrays, read_golden_dir
-from dory_xdsl.golden_numbering import by_dory_number, dory_positions
-from dory_xdsl.interpreter import evaluate, main_function
-from dory_xdsl.onnx_graph import index_graph, parse_model
-from dory_xdsl.onnx_import import import_onnx_bytes
-from dory_xdsl.requant_fit import Stage, chain, verify_exhaustive
+from dory_xdsl.analysis.dory_layers import layer_arrays
+from dory_xdsl.golden.dory_dir import check_golden, golden_input_array, read_golden_dir
+from dory_xdsl.golden.numbering import by_dory_number, dory_positions
+from dory_xdsl.analysis.interpreter import evaluate, main_function
+from dory_xdsl.frontend.onnx_graph import index_graph, parse_model
+from dory_xdsl.frontend.onnx_import import import_onnx_bytes
+from dory_xdsl.semantics.requant_fit import Stage, chain, verify_exhaustive
 from dory_xdsl.tensors import dense_attr
 from dory_xdsl.transforms.qnn_fuse_requant import QnnFuseRequantPass
 from dory_xdsl.transforms.qnn_merge_requant import QnnMergeRequantPass, layer_accumulator_ranges
@@ -167,7 +168,7 @@ def test_frontnet_layer_becomes_one_exact_stage():
 
 @needs_frontnet
 def test_frontnet_golden_after_fuse_and_merge():
-    from dory_xdsl.tiled_engine import tiled_engine
+    from dory_xdsl.engines.tiled_engine import tiled_engine
 
     data, module = frontnet_module()
     golden = read_golden_dir(frontnet_dir())

@@ -1,4 +1,4 @@
-"""`dory_xdsl.reference` against naive per-element loops (Python ints) and onnxruntime."""
+"""`dory_xdsl.semantics.reference` against naive per-element loops (Python ints) and onnxruntime."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dory_xdsl import reference as ref
+from dory_xdsl.semantics import reference as ref
 
 
 def wrap(value: int, bits: int) -> int:

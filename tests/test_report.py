@@ -10,15 +10,17 @@ import numpy as np
 import pytest
 from onnx_graphs import EXAMPLES, example_networks, require_examples
 
-from dory_xdsl import cli
-from dory_xdsl.compile import CompileOptions, compile_module, golden_inputs, golden_positions
-from dory_xdsl.host_engine import build_and_run
-from dory_xdsl.layer_dma import layer_dma, layer_plans, scheduled_copies
-from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
-from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
-from dory_xdsl.onnx_import import import_onnx_file
+from dory_xdsl.drivers import cli
+from dory_xdsl.lowering.pipeline import CompileOptions, compile_module
+from dory_xdsl.golden.dory_dir import golden_inputs, golden_layer_values
+from dory_xdsl.golden.numbering import golden_positions
+from dory_xdsl.engines.host_engine import build_and_run
+from dory_xdsl.tiling.layer_dma import layer_dma, layer_plans, scheduled_copies
+from dory_xdsl.tiling.layer_geometry import LayerGeometry, conv_layer
+from dory_xdsl.generators.mobilenet import MobileNetConfig, generate_mobilenet
+from dory_xdsl.frontend.onnx_import import import_onnx_file
 from dory_xdsl.target import GAP8
-from dory_xdsl.tiles import TileSizes, axis_stats
+from dory_xdsl.tiling.tiles import TileSizes, axis_stats
 
 SMALL = MobileNetConfig(width=0.25, resolution=96, classes=100, seed=5)
 HOST_CHECKED = ("Nemo/Residual_connection_test_1", "Nemo/PenguiNet_64")
@@ -30,7 +32,8 @@ def compiled(model: Path, golden: Path):
     """One compile per model for the whole module (the golden input embedded)."""
     if model not in _apps:
         module = import_onnx_file(str(model))
-        _apps[model] = compile_module(module, name="net", inputs=golden_inputs(module, golden), golden_dir=golden,
+        _apps[model] = compile_module(module, name="net", inputs=golden_inputs(module, golden),
+                                      golden_layers=golden_layer_values(golden),
                                       golden_numbering=golden_positions(module, model))
     return _apps[model]
 

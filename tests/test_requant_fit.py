@@ -1,4 +1,4 @@
-"""`dory_xdsl.requant_fit`: single stages fitted to requant chains are exact on the whole range.
+"""`dory_xdsl.semantics.requant_fit`: single stages fitted to requant chains are exact on the whole range.
 
 Fits are checked exhaustively over every integer of the range; `fit_channel` is compared with a
 brute force over all slopes up to a bound (it must find a solution iff one exists there, with
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from dory_xdsl.requant_fit import (
+from dory_xdsl.semantics.requant_fit import (
     Stage,
     chain,
     chain_direction,

@@ -6,11 +6,13 @@ import os
 
 import pytest
 
-from dory_xdsl import host_build
-from dory_xdsl.compile import compile_module, golden_inputs, golden_positions
+from dory_xdsl.engines import host_build
+from dory_xdsl.lowering.pipeline import compile_module
+from dory_xdsl.golden.dory_dir import golden_inputs, golden_layer_values
+from dory_xdsl.golden.numbering import golden_positions
 from dory_xdsl.lowering.app import write_app
-from dory_xdsl.mobilenet import MobileNetConfig, generate_mobilenet
-from dory_xdsl.onnx_import import import_onnx_file
+from dory_xdsl.generators.mobilenet import MobileNetConfig, generate_mobilenet
+from dory_xdsl.frontend.onnx_import import import_onnx_file
 
 SOURCES = ("main.c", "network.c", "input.c", "weights.c")
 
@@ -28,7 +30,7 @@ def test_app_compiles_for_rv32(tmp_path, variant):
     require_riscv()
     generate_mobilenet(MobileNetConfig(width=0.25, resolution=96, classes=10, seed=1), tmp_path / "net")
     module = import_onnx_file(str(tmp_path / "net" / "model.onnx"))
-    app = compile_module(module, inputs=golden_inputs(module, tmp_path / "net"), golden_dir=tmp_path / "net",
+    app = compile_module(module, inputs=golden_inputs(module, tmp_path / "net"), golden_layers=golden_layer_values(tmp_path / "net"),
                          golden_numbering=golden_positions(module, tmp_path / "net" / "model.onnx"))
     folder = write_app(app.files, tmp_path / "app")
     defines = {"NUM_CORES": "8", **variant}

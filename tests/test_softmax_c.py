@@ -11,9 +11,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from dory_xdsl import host_build
+from dory_xdsl.engines import host_build
 from dory_xdsl.lowering.softmax_c import SOFTMAX_HELPER, softmax_call
-from dory_xdsl.qdq_softmax import SoftmaxTail, softmax_int8
+from dory_xdsl.semantics.qdq_softmax import SoftmaxTail, softmax_int8
 
 from test_riscv_compile import require_riscv
 

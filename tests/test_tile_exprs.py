@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from test_tiles import layer_and_sizes
 
 from dory_xdsl.errors import DoryError
-from dory_xdsl.layer_geometry import LayerGeometry
+from dory_xdsl.tiling.layer_geometry import LayerGeometry
 from dory_xdsl.target import GAP8, DmaLimits
-from dory_xdsl.tile_exprs import (
+from dory_xdsl.tiling.tile_exprs import (
     SymbolicCopy,
     TileSpace,
     channel_slice_copy,
@@ -24,16 +24,16 @@ from dory_xdsl.tile_exprs import (
     output_copy,
     tile_exprs,
 )
-from dory_xdsl.tiles import (
+from dory_xdsl.tiling.tiles import (
     CopyPlan,
     TileSizes,
     enumerate_tiles,
     parameter_bytes_per_channel,
     spans_for,
 )
-from dory_xdsl.tiles import channel_slice_copy as tile_slice_copy
-from dory_xdsl.tiles import input_copy as tile_input_copy
-from dory_xdsl.tiles import output_copy as tile_output_copy
+from dory_xdsl.tiling.tiles import channel_slice_copy as tile_slice_copy
+from dory_xdsl.tiling.tiles import input_copy as tile_input_copy
+from dory_xdsl.tiling.tiles import output_copy as tile_output_copy
 
 
 def _counts(g: LayerGeometry, sizes: TileSizes) -> tuple[int, int, int]:

@@ -18,9 +18,9 @@ from xdsl.dialects.builtin import ModuleOp
 
 from dory_xdsl.dialects import dory, qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.interpreter import evaluate
+from dory_xdsl.analysis.interpreter import evaluate
 from dory_xdsl.tensors import dense_attr, tensor_type
-from dory_xdsl.tiled_engine import compile_tiled, run_tiled
+from dory_xdsl.engines.tiled_engine import compile_tiled, run_tiled
 
 
 def _module(build, in_shapes):
@@ -230,7 +230,7 @@ def test_constant_padding_blocks_are_placed_in_l2(l1_bytes):
 
 def test_constant_padding_blocks_on_the_host():
     """The printed C (fill loop, L3 -> L2 read of the global, concat loops) on the host runtime."""
-    from dory_xdsl.host_engine import host_engine
+    from dory_xdsl.engines.host_engine import host_engine
 
     rng = np.random.default_rng(6)
     module = padded_conv_module(rng)

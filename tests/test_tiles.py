@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dory_xdsl.layer_geometry import LayerGeometry
+from dory_xdsl.tiling.layer_geometry import LayerGeometry
 from dory_xdsl.target import GAP8, DmaLimits
-from dory_xdsl.tiles import (
+from dory_xdsl.tiling.tiles import (
     TileSizes,
     Transfer,
     channel_slice_copy,
@@ -21,7 +21,7 @@ from dory_xdsl.tiles import (
     parameter_bytes_per_channel,
     plan_copy,
 )
-from dory_xdsl.tiling_model import evaluate, tile_layer
+from dory_xdsl.tiling.tiling_model import evaluate, tile_layer
 
 KINDS = ("conv", "pointwise", "depthwise", "linear", "maxpool", "avgpool", "add")
 

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dory_xdsl.errors import DoryError
-from dory_xdsl.layer_geometry import LayerGeometry, conv_layer
+from dory_xdsl.tiling.layer_geometry import LayerGeometry, conv_layer
 from dory_xdsl.target import CONV, DEPTHWISE, DEPTHWISE_LESS_4, GAP8, POINTWISE, Target
-from dory_xdsl.tiles import TileSizes, enumerate_tiles, l1_layout
-from dory_xdsl.tiling_model import (
+from dory_xdsl.tiling.tiles import TileSizes, enumerate_tiles, l1_layout
+from dory_xdsl.tiling.tiling_model import (
     FIELDS,
     AxisTable,
     axis_row,
@@ -25,7 +25,7 @@ from dory_xdsl.tiling_model import (
     tile_layer,
     undominated,
 )
-from dory_xdsl.tiling_search import COST_FIELDS
+from dory_xdsl.tiling.tiling_search import COST_FIELDS
 
 
 def test_memory_formula_conv_by_hand() -> None:
@@ -286,7 +286,7 @@ def test_exhausted_resource_limit_keeps_the_optimum_unproved_deterministically()
 
 def test_z3_refutes_a_tiling_that_is_not_optimal() -> None:
     """Z3 decides: handed a feasible but worse tiling as 'the optimum', the proof fails."""
-    from dory_xdsl.tiling_model import _prove, axis_tables, exhaustive_search
+    from dory_xdsl.tiling.tiling_model import _prove, axis_tables, exhaustive_search
 
     g, budget = SMALL_LAYERS[0]
     target = GAP8.with_budget(l1_bytes=budget)

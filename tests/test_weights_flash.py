@@ -11,10 +11,11 @@ import pytest
 from golden_apps import golden_app
 from onnx_graphs import example_networks, require_examples
 
-from dory_xdsl import cli, host_build
-from dory_xdsl.compile import CompileOptions
+from dory_xdsl.drivers import cli
+from dory_xdsl.engines import host_build
+from dory_xdsl.engines.host_engine import build_and_run
 from dory_xdsl.errors import DoryError
-from dory_xdsl.host_engine import build_and_run
+from dory_xdsl.lowering.pipeline import CompileOptions
 from dory_xdsl.lowering.app import write_app
 
 L1 = CompileOptions().l1_bytes

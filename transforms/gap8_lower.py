@@ -1,6 +1,6 @@
 """`gap8-lower`: the whole GAP-8 back end as one pass, from imported `qnn` IR to `dory` loop nests.
 
-Expects a module as `dory_xdsl.onnx_import` produces it (unfused, "nchw" `qnn` ops in
+Expects a module as `dory_xdsl.frontend.onnx_import` produces it (unfused, "nchw" `qnn` ops in
 `func.func @main`). Runs, in this order:
 
 1. `qnn-offset-int8`    signed 8-bit activations -> ui8 bytes holding value + 128
@@ -58,17 +58,16 @@ class Gap8LowerPass(ModulePass):
 
     def steps(self) -> list[ModulePass]:
         """The passes this pipeline runs, configured, in order."""
-        from dory_xdsl.registry import get_passes
+        from dory_xdsl.transforms import PASSES
         from dory_xdsl.transforms.qnn_l3_tile import QnnL3TilePass
         from dory_xdsl.transforms.qnn_tile import QnnTilePass
 
-        factories = get_passes()
         configured = {
             QnnTilePass.name: QnnTilePass(l1_bytes=self.l1_bytes, objective=self.objective,
                                           double_buffer=self.double_buffer, timeout=self.timeout),
             QnnL3TilePass.name: QnnL3TilePass(l2_bytes=self.l2_bytes),
         }
-        return [configured.get(name) or factories[name]()() for name in BACKEND_PASSES]
+        return [configured.get(name) or PASSES[name]()() for name in BACKEND_PASSES]
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for step in self.steps():

@@ -1,8 +1,8 @@
 """`qnn-l3-tile`: decide, under the L2 budget, which parameters and activations go through L3.
 
 Expects tiled qnn IR (after `qnn-tile`: every layer op carries `dory.tiling`) in `func.func
-@main`. Builds the program of @main (`dory_xdsl.l3_program`) and runs the L3 planner
-(`dory_xdsl.l3_planner`) with the L2 budget `l2-bytes`, restricted to what
+@main`. Builds the program of @main (`dory_xdsl.analysis.l3_program`) and runs the L3 planner
+(`dory_xdsl.tiling.l3_planner`) with the L2 budget `l2-bytes`, restricted to what
 `convert-qnn-to-dory` lowers (`L3Model(lowered_only=True)`):
 
 - parameters copied whole before their layer, or streamed from L3 in chunks of exactly the
@@ -32,10 +32,10 @@ from xdsl.dialects.builtin import DenseArrayBase, DictionaryAttr, IntegerAttr, M
 from xdsl.ir import Attribute
 from xdsl.passes import ModulePass
 
-from dory_xdsl.kernel_layers import LAYER_OPS
-from dory_xdsl.l3_planner import plan_l3
-from dory_xdsl.l3_program import program_of
-from dory_xdsl.l3_tiling import L3Model
+from dory_xdsl.analysis.kernel_layers import LAYER_OPS
+from dory_xdsl.tiling.l3_planner import plan_l3
+from dory_xdsl.analysis.l3_program import program_of
+from dory_xdsl.tiling.l3_tiling import L3Model
 from dory_xdsl.target import GAP8
 
 L3_ATTR = "dory.l3"
@@ -52,7 +52,7 @@ class QnnL3TilePass(ModulePass):
     """Whether activations may live in L3 when they do not fit L2 (false: only parameters stream)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from dory_xdsl.interpreter import main_function
+        from dory_xdsl.analysis.interpreter import main_function
 
         program = program_of(op)
         plan = plan_l3(program, self.l2_bytes, LOWERED, upgrades=0, activations_l3=self.activations_l3)

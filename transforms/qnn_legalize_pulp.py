@@ -4,7 +4,7 @@ sequences of ops that each map to one kernel call.
 Expects fused qnn IR (after `qnn-fuse-requant`; normally also after `qnn-to-nhwc`, although the
 rewrites are element-wise and hold in either layout) and runs before `qnn-tile`. Activations
 are `ui8`, so every rewritten op is a function of at most 256 values per input; each rewrite is
-chosen by `dory_xdsl.pulp_legalize`, which checks it on the whole input range:
+chosen by `dory_xdsl.semantics.pulp_legalize`, which checks it on the whole input range:
 
 1. A standalone `qnn.requant` of a `ui8` [1, H, W, C] tensor to `ui8` (per tensor, or per
    channel along axis 3) whose clip behaves as the kernels' [0, 255] on every input:
@@ -50,8 +50,8 @@ from xdsl.pattern_rewriter import (
 )
 
 from dory_xdsl.dialects import qnn
-from dory_xdsl.kernel_layers import LAYER_OPS, add_multipliers
-from dory_xdsl.pulp_legalize import SideRequant, add_decomposition, add_form, requant_table
+from dory_xdsl.analysis.kernel_layers import LAYER_OPS, add_multipliers
+from dory_xdsl.semantics.pulp_legalize import SideRequant, add_decomposition, add_form, requant_table
 from dory_xdsl.tensors import dense_attr
 
 LEGALIZED = "qnn.legalized"
@@ -65,7 +65,7 @@ def _ui8_nhwc(value: SSAValue) -> bool:
 
 
 def _continues_layer(value: SSAValue) -> bool:
-    """True when a requant of `value` lies on a layer's output chain (see `golden.dory_layers`):
+    """True when a requant of `value` lies on a layer's output chain (see `analysis.dory_layers`):
     `value` has one use and is a layer's output or a continuation of one."""
     if not value.has_one_use() or not isinstance(value.owner, Operation):
         return False
@@ -166,7 +166,7 @@ def _side_ops(value: SSAValue, side: SideRequant, result_type) -> list[Operation
 
 def dory_layer_numbers(main: func.FuncOp) -> list[int]:
     """For each layer op of `main` in program order, the DORY layer whose output it computes
-    (numbered as `golden.dory_layers` numbers the IR before legalization), or -1.
+    (numbered as `analysis.dory_layers` numbers the IR before legalization), or -1.
 
     Untagged layer ops are DORY layers, in order; `"input"` ops are none; an `"output"` op takes
     over the number of the layer whose output it continues (that layer's op then gets -1)."""

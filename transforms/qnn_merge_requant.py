@@ -13,10 +13,10 @@ rewrites, until nothing changes:
    constants along the same axis, or [1]) -> one `qnn.requant` on the first one's input.
 
 The composed per-channel function must be provably monotone (no stage can wrap on its input
-range; `dory_xdsl.requant_fit.chain_direction`). Input ranges come from the interval analysis of
+range; `dory_xdsl.semantics.requant_fit.chain_direction`). Input ranges come from the interval analysis of
 `qnn-widen-requant` (`value_ranges`); accumulator ranges from the weights and bias per output
 channel (a channel whose bound leaves int32 may wrap: its whole int32 range is used). The single
-stage comes from `dory_xdsl.requant_fit.fit_single_stage` (i32 constants when they suffice, else
+stage comes from `dory_xdsl.semantics.requant_fit.fit_single_stage` (i32 constants when they suffice, else
 i64, smallest shift) and is checked with its exact verifier; it keeps the second stage's clip
 and result type. When no exact single stage exists, or something is not constant, the IR is
 left unchanged (the back end then reports the two-stage layer).
@@ -42,7 +42,7 @@ from xdsl.pattern_rewriter import (
 
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.requant_fit import SingleStage, Stage, chain, chain_direction, fit_single_stage, verify_at_points
+from dory_xdsl.semantics.requant_fit import SingleStage, Stage, chain, chain_direction, fit_single_stage, verify_at_points
 from dory_xdsl.tensors import dense_attr
 from dory_xdsl.transforms.qnn_fuse_requant import _channel_axis, _verifies
 from dory_xdsl.transforms.qnn_widen_requant import accumulator_bounds, value_ranges

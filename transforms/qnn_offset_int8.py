@@ -26,7 +26,7 @@ from the input range (`qnn_widen_requant.value_ranges`, per channel after a conv
 the rewritten arithmetic never wraps. A requant or add whose original arithmetic may wrap in
 that range fails the pass with a one-line message naming it, as does an `i8` activation read by
 an op with no rule here. `@main` takes and returns `ui8` where it took or returned `i8`:
-callers feed `x + 128` and read `y - 128` (`dory_xdsl.signed_io`).
+callers feed `x + 128` and read `y - 128` (`dory_xdsl.analysis.signed_io`).
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from dory_xdsl.constant_pad import pad_with_constant
+from dory_xdsl.analysis.constant_pad import pad_with_constant
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.onnx_requant import RequantRangeError, requant_constants
+from dory_xdsl.semantics.onnx_requant import RequantRangeError, requant_constants
 from dory_xdsl.tensors import dense_attr
 from dory_xdsl.transforms.qnn_widen_requant import accumulator_bounds, type_range, value_ranges
 

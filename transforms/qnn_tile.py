@@ -2,8 +2,8 @@
 
 Expects fused, NHWC qnn IR (after `qnn-fuse-requant` and `qnn-to-nhwc`): every layer op
 (`qnn.conv2d`, `qnn.linear`, `qnn.add`, `qnn.maxpool`, `qnn.avgpool`) must map onto one PULP-NN
-kernel (`dory_xdsl.kernel_layers` says which and why not). For each layer, in program order, it
-builds the layer's `LayerGeometry`, solves `dory_xdsl.tiling_model.tile_layer` (identical layers
+kernel (`dory_xdsl.analysis.kernel_layers` says which and why not). For each layer, in program order, it
+builds the layer's `LayerGeometry`, solves `dory_xdsl.tiling.tiling_model.tile_layer` (identical layers
 are solved once: the model caches them) and sets the attribute
 
     dory.tiling = #dory.tiling<tile = [h, w, c], count = [nh, nw, nc], l1 = B, budget = L, ...>
@@ -30,9 +30,9 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 from dory_xdsl.dialects.dory import TilingAttr
-from dory_xdsl.kernel_layers import LAYER_OPS, kernel_layer
+from dory_xdsl.analysis.kernel_layers import LAYER_OPS, kernel_layer
 from dory_xdsl.target import GAP8
-from dory_xdsl.tiling_model import tile_layer
+from dory_xdsl.tiling.tiling_model import tile_layer
 
 TILING = "dory.tiling"
 
