@@ -8,10 +8,11 @@ import subprocess
 import pytest
 from golden_apps import golden_app, mobilenet_model
 
-from dory_xdsl import host_build
-from dory_xdsl.compile import CompileOptions, report_l2
+from dory_xdsl.engines import host_build
+from dory_xdsl.drivers.compile import report_l2
+from dory_xdsl.lowering.pipeline import CompileOptions
 from dory_xdsl.errors import DoryError
-from dory_xdsl.host_engine import build_and_run
+from dory_xdsl.engines.host_engine import build_and_run
 from dory_xdsl.lowering.app import l2_usage_of
 from dory_xdsl.lowering.l2_budget import (APP_CODE_BYTES_PER_LINE, CHIP_L2_BYTES, MAIN_CODE_BYTES,
                                           PULP_NN_CODE_BYTES, RUNTIME_RESERVE_BYTES, L2Usage, l2_usage)
