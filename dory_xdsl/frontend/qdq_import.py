@@ -39,6 +39,7 @@ from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, ModuleOp
 from xdsl.ir import Block, Region
 
 from dory_xdsl.dialects import qnn
+from dory_xdsl.constant_pad import pad_with_constant
 from dory_xdsl.errors import DoryError
 from dory_xdsl.frontend.onnx_emit import UI8, Emitter
 from dory_xdsl.frontend.onnx_graph import Graph, constant_node_value, dataflow_order, describe, index_graph
@@ -313,31 +314,18 @@ class QdqImporter(Importer):
 
     def _pad_with_zero_point(self, node, x: QTensor) -> tuple[QTensor, onnx.NodeProto]:
         """TFLite pads a conv input with its zero point (real 0), the kernels with 0: when the
-        zero point is not 0 in the IR domain, pad explicitly (`qnn.concat` of constant blocks
-        filled with the zero point) and convolve without padding."""
+        zero point is not 0 in the IR domain, pad explicitly (`constant_pad`: `qnn.concat` of
+        constant blocks filled with the zero point) and convolve without padding."""
         pads = list(_attr(node, "pads", []))
         if x.zp == 0 or not any(pads):
             return x, node
         if len(x.act.shape) != 4 or len(pads) != 4:
             raise DoryError(f"{describe(node)}: padding a 1-D input with a non-zero zero point is not supported")
         act = x.act
-        value, shape = act.value, list(act.shape)
-        dtype = np.uint8 if act.value.type.element_type == UI8 else np.int8  # type: ignore[union-attr]
-        for axis, before, after in ((2, pads[0], pads[2]), (3, pads[1], pads[3])):
-            parts = []
-            for size in (before, None, after):
-                if size is None:
-                    parts.append(value)
-                elif size:
-                    block = list(shape)
-                    block[axis] = size
-                    parts.append(self.emit.constant(np.full(block, x.zp, dtype=dtype)))
-            shape[axis] += before + after
-            if len(parts) > 1:
-                elem = value.type.element_type  # type: ignore[union-attr]
-                value = self.emit.emit(qnn.ConcatOp(parts, axis, TensorType(elem, shape)))
+        value = pad_with_constant(act.value, pads, x.zp, (2, 3), self.emit.emit)
+        shape = tuple(value.type.get_shape())  # type: ignore[union-attr]
         lo, hi = act.bounds()
-        padded = Act(value, tuple(shape), vec([min(lo, x.zp)]), vec([max(hi, x.zp)]))
+        padded = Act(value, shape, vec([min(lo, x.zp)]), vec([max(hi, x.zp)]))
         copy = onnx.NodeProto()
         copy.CopyFrom(node)
         for attr in copy.attribute:
