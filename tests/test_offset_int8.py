@@ -9,6 +9,8 @@ Before signed activations were supported, the reference engine refused the input
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import onnx
 import pytest
@@ -153,3 +155,48 @@ def test_int8_typed_onnx_input_needs_no_option():
     x = np.random.default_rng(5).integers(-128, 128, size=GRAPHS["int8_cnn"]).astype(np.int8)
     want = evaluate(module, [x]).outputs[0]
     np.testing.assert_array_equal(prepare_engine("tiled", module)([x]).outputs[0], want)
+
+
+def _layer_tensors(model: onnx.ModelProto) -> list[str]:
+    """The ONNX tensors of the DORY layers of the int8 graphs: every Clip (the end of a
+    requantization) and MaxPool output, in node order."""
+    return [n.output[0] for n in model.graph.node if n.op_type in ("Clip", "MaxPool")]
+
+
+@pytest.fixture(scope="module")
+def golden_dir(case, tmp_path_factory):
+    """A DORY golden folder of the case: input.txt with negative values, every layer from
+    onnxruntime (the signed values)."""
+    from dory_xdsl.golden_writer import write_golden_dir
+
+    name, data, x, _ = case
+    model = onnx.ModelProto.FromString(data)
+    names = _layer_tensors(model)
+    layers = [as_integers(v) for v in onnxruntime_values(model, names, {"x": x})]
+    folder = tmp_path_factory.mktemp(f"{name}_golden")
+    (folder / "model.onnx").write_bytes(data)
+    write_golden_dir(folder, x.astype(np.int64), list(zip(names, layers)))
+    return folder, layers
+
+
+@pytest.mark.parametrize("engine", ["reference", "tiled", "host"])
+def test_dory_run_golden_folder_in_the_signed_domain(golden_dir, engine, capsys):
+    folder, layers = golden_dir
+    code = cli.main(["run", str(folder / "model.onnx"), "--golden", str(folder), "--engine", engine])
+    out = capsys.readouterr().out.splitlines()
+    assert "note: input 0: negative values in a float graph input: read as int8" in out
+    assert out[-1] == f"golden: {len(layers)}/{len(layers)} tensors bit-exact"
+    assert code == 0
+
+
+def test_dory_compile_golden_checksums_of_signed_layers(golden_dir, tmp_path, capsys):
+    """The embedded checksums are the byte sums of the golden values + 128 (the bytes the
+    generated C holds for a signed activation)."""
+    from dory_xdsl.lowering.c_printer import byte_checksum
+
+    folder, layers = golden_dir
+    assert cli.main(["compile", str(folder / "model.onnx"), "-o", str(tmp_path / "app"), "--golden", str(folder)]) == 0
+    capsys.readouterr()
+    embedded = re.findall(r"dory_check_layer\((\d+), \w+, \d+, 1, (\d+)u\)", (tmp_path / "app" / "network.c").read_text())
+    assert sorted(int(s) for _, s in embedded) == sorted(
+        byte_checksum((layer + 128).astype(np.uint8).tobytes()) for layer in layers)
