@@ -167,7 +167,7 @@ def _layer_tensors(model: onnx.ModelProto) -> list[str]:
 def golden_dir(case, tmp_path_factory):
     """A DORY golden folder of the case: input.txt with negative values, every layer from
     onnxruntime (the signed values)."""
-    from dory_xdsl.golden_writer import write_golden_dir
+    from dory_xdsl.golden.writer import write_golden_dir
 
     name, data, x, _ = case
     model = onnx.ModelProto.FromString(data)

@@ -3,7 +3,7 @@
 `qnn-offset-int8` holds every `i8` activation as the `ui8` byte value + 128, network inputs and
 outputs included. The engines that run the lowered network take and return values in the
 imported module's types, so `SignedBoundary.of(module)` (the imported module) records which
-inputs, outputs and DORY layer outputs (`golden.dory_layers` order) are `i8`; `stored_inputs`
+inputs, outputs and DORY layer outputs (`analysis.dory_layers` order) are `i8`; `stored_inputs`
 checks each input against the imported type (a one-line `DoryError` when a value does not fit,
 never a wrap) and adds 128 to the signed ones; `values` subtracts it from what the lowered
 network computed.

@@ -38,8 +38,8 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, ModuleOp, StringAttr, TensorType, f64
 from xdsl.ir import Block, Region
 
+from dory_xdsl.analysis.constant_pad import pad_with_constant
 from dory_xdsl.dialects import qnn
-from dory_xdsl.constant_pad import pad_with_constant
 from dory_xdsl.errors import DoryError
 from dory_xdsl.frontend.onnx_emit import UI8, Emitter
 from dory_xdsl.frontend.onnx_graph import Graph, constant_node_value, dataflow_order, describe, index_graph
