@@ -55,6 +55,8 @@ class Gap8LowerPass(ModulePass):
     """Wall-clock safety net per layer in seconds (the search itself is bounded by Z3 resource units)."""
     l2_bytes: int = GAP8.l2_activation_bytes
     """L2 bytes for activations and parameters (512,000 minus the code reservation)."""
+    cache: str = ""
+    """Folder of an on-disk cache of proved tilings, passed to qnn-tile; empty: none."""
 
     def steps(self) -> list[ModulePass]:
         """The passes this pipeline runs, configured, in order."""
@@ -64,7 +66,8 @@ class Gap8LowerPass(ModulePass):
 
         configured = {
             QnnTilePass.name: QnnTilePass(l1_bytes=self.l1_bytes, objective=self.objective,
-                                          double_buffer=self.double_buffer, timeout=self.timeout),
+                                          double_buffer=self.double_buffer, timeout=self.timeout,
+                                          cache=self.cache),
             QnnL3TilePass.name: QnnL3TilePass(l2_bytes=self.l2_bytes),
         }
         return [configured.get(name) or PASSES[name]()() for name in BACKEND_PASSES]

@@ -17,7 +17,8 @@ Options: `l1-bytes` (L1 budget per layer, default 36,700 as DORY), `objective` (
 cycles, or "dory": DORY's L1-fill objective), `double-buffer` (default true), `timeout` (seconds
 per layer: a wall-clock safety net only. The search is deterministic, bounded by Z3 resource
 units rather than time, so the same model always gets the same tiles; if this limit fires, the
-pass fails naming the layer rather than emitting load-dependent tiles).
+pass fails naming the layer rather than emitting load-dependent tiles), `cache` (a folder of
+proved tilings kept between compiles, `dory_xdsl.tiling_cache`; empty by default: none).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class QnnTilePass(ModulePass):
     """Two copies of every tile buffer, so DMA overlaps compute."""
     timeout: float = 20.0
     """Wall-clock safety net per layer in seconds (the search itself is bounded by Z3 resource units)."""
+    cache: str = ""
+    """Folder of an on-disk cache of proved tilings (`dory_xdsl.tiling_cache`); empty: none."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = GAP8.with_budget(l1_bytes=self.l1_bytes)
@@ -59,7 +62,7 @@ class QnnTilePass(ModulePass):
             for index, layer_op in enumerate(layers):
                 layer = kernel_layer(layer_op, index)
                 result = tile_layer(layer.geometry, target, self.objective, self.double_buffer,
-                                    self.timeout)
+                                    self.timeout, cache_dir=self.cache or None)
                 layer_op.attributes[TILING] = TilingAttr(
                     tile=(result.sizes.h, result.sizes.w, result.sizes.c), count=result.counts,
                     l1=result.l1_bytes, budget=target.l1_bytes, double_buffer=self.double_buffer,

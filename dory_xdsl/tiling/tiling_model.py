@@ -137,6 +137,9 @@ def evaluate(g: LayerGeometry, sizes: TileSizes, target: Target = GAP8,
 
 
 _CACHE: dict[tuple, TilingResult] = {}
+# wall time spent in this process on the exhaustive search and on the Z3 proofs (reporting only:
+# the compile report's "tiling search" / "Z3 proofs" stages)
+SECONDS = {"search": 0.0, "proof": 0.0}
 
 
 def clear_cache() -> None:
@@ -145,17 +148,28 @@ def clear_cache() -> None:
 
 def tile_layer(g: LayerGeometry, target: Target = GAP8, objective: str = "cost",
                double_buffer: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S,
-               rlimit: int = DEFAULT_RLIMIT) -> TilingResult:
-    """Choose the tile sizes of one layer (cached for identical layers; see the module doc)."""
+               rlimit: int = DEFAULT_RLIMIT, cache_dir: str | None = None) -> TilingResult:
+    """Choose the tile sizes of one layer (cached for identical layers; see the module doc).
+    With `cache_dir`, proved results are also kept on disk (`dory_xdsl.tiling_cache`)."""
     if objective not in OBJECTIVES:
         raise DoryError(f"unknown tiling objective '{objective}' (expected one of {OBJECTIVES})")
     key = (g, target, objective, double_buffer, rlimit)
     start = time.perf_counter()
     if key in _CACHE:
         return replace(_CACHE[key], from_cache=True, solve_seconds=time.perf_counter() - start)
+    if cache_dir:
+        from dory_xdsl import tiling_cache
+
+        disk_key = tiling_cache.problem_key(g, target, objective, double_buffer, rlimit)
+        fields = tiling_cache.load(cache_dir, disk_key)
+        if fields is not None:
+            cached = TilingResult(**{**fields, "from_cache": True})
+            _CACHE[key] = cached
+            return replace(cached, solve_seconds=time.perf_counter() - start)
     what = f"layer '{g.name}' ({g.describe().split(': ', 1)[1]})"
     try:
         result = _solve(g, target, objective, double_buffer, timeout_s, rlimit, start)
+        SECONDS["search"] += time.perf_counter() - start
     except _DoesNotFit as e:
         raise DoryError(
             f"{what} does not fit L1: needs at least {e.needed} B with the smallest tiles"
@@ -168,6 +182,8 @@ def tile_layer(g: LayerGeometry, target: Target = GAP8, objective: str = "cost",
             "tiling: raise the qnn-tile 'timeout' option"
         ) from None
     _CACHE[key] = result
+    if cache_dir:
+        tiling_cache.store(cache_dir, disk_key, result)
     return result
 
 
@@ -194,8 +210,11 @@ def _solve(g: LayerGeometry, target: Target, objective: str, double_buffer: bool
         raise _DoesNotFit(needed)
     pruned = tuple(t.subset(list(keep)) for t, keep in zip(tables, found.used))
     best = tuple(keep.index(b) for keep, b in zip(found.used, found.best))
+    proving = time.perf_counter()
     proved, work = _prove(g, target, objective, double_buffer, pruned, best, found.value,
-                          timeout_s - (time.perf_counter() - start), rlimit)
+                          timeout_s - (proving - start), rlimit)
+    SECONDS["proof"] += time.perf_counter() - proving
+    SECONDS["search"] -= time.perf_counter() - proving  # tile_layer adds the whole solve
     sizes = TileSizes(*(t.rows[b][0] for t, b in zip(pruned, best)))
     return _result(g, target, objective, double_buffer, sizes, proved, start,
                    math.prod(map(len, tables)), math.prod(map(len, pruned)), work)
