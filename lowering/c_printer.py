@@ -15,8 +15,8 @@ One `match op:` dispatch per kind of function, in the style of xDSL's CSL printe
   the function's `dory.dma_queues` command structs, taken from one static array of 16 (the
   MCHAN's transfer counters; nothing on the cluster stacks): a command issued into a full ring
   first waits for the channel's oldest; `dory.dma_wait` waits for all of the channel's pending
-  commands. L3 request arrays are function-local `static` arrays sized by running the
-  layer's loops and index arithmetic (`dory_xdsl.analysis.index_eval`).
+  commands. L3 request arrays are function-local `static` arrays of the function's
+  `dory.l3_queues` requests (the most pending at once, recorded by `convert-qnn-to-dory`).
 - `func.func @main` becomes the body of `network_run` (cluster core 0): the L1 arena, the L2
   buffers at the offsets of `dory_xdsl.lowering.l2_plan` (network inputs and outputs too), the
   parameters (`memref.get_global`: an L3 -> L2 copy into a planned L2 buffer, or the address
@@ -34,6 +34,7 @@ PULP-NN variant the app is built against).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -43,9 +44,8 @@ from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, IntegerType, MemR
 from xdsl.ir import Block, Operation, SSAValue
 
 from dory_xdsl.dialects import dory
-from dory_xdsl.tiling.layer_dma import DMA_QUEUES
+from dory_xdsl.tiling.layer_dma import DMA_QUEUES, L3_QUEUES
 from dory_xdsl.errors import DoryError
-from dory_xdsl.analysis.index_eval import execute
 from dory_xdsl.lowering.l2_plan import L2Buffer, L2Plan, plan_l2
 
 DIRECTION = {"l2_to_l1": "PI_CL_DMA_DIR_EXT2LOC", "l1_to_l2": "PI_CL_DMA_DIR_LOC2EXT"}
@@ -230,23 +230,16 @@ def dma_channels(f: func.FuncOp) -> dict[str, int]:
     return {ch: size for ch, size in sizes.items() if ch in used}
 
 
-def dma_queue_sizes(block: Block, start: type[Operation] = dory.L3StartOp,
-                    wait: type[Operation] = dory.L3WaitOp) -> dict[str, int]:
-    """Most requests pending at once on each L3 request channel (the size of its request
-    array), found by running the layer's loops and index arithmetic (`dory_xdsl.analysis.index_eval`)."""
-    pending: dict[str, int] = {}
-    peak: dict[str, int] = {}
-
-    def visit(op: Operation, env: object) -> None:
-        if isinstance(op, start):
-            ch = op.channel.data  # type: ignore[attr-defined]
-            pending[ch] = pending.get(ch, 0) + 1
-            peak[ch] = max(peak.get(ch, 0), pending[ch])
-        elif isinstance(op, wait):
-            pending[op.channel.data] = 0  # type: ignore[attr-defined]
-
-    execute(block, {}, visit)
-    return dict(sorted(peak.items()))
+def queue_sizes(f: func.FuncOp, attr: str = L3_QUEUES) -> dict[str, int]:
+    """The request array size of each L3 channel of a layer function, as `convert-qnn-to-dory`
+    recorded it (`L3_QUEUES`), sorted by channel name."""
+    queues = f.attributes.get(attr)
+    sizes = {name: _int(v) for name, v in sorted(queues.data.items())} if isinstance(queues, DictionaryAttr) else {}
+    used = {op.channel.data for op in f.walk() if isinstance(op, dory.L3StartOp)}
+    missing = sorted(used - {ch for ch, size in sizes.items() if size > 0})
+    if missing:
+        raise DoryError(f"@{f.sym_name.data}: L3 channel(s) {', '.join(missing)} have no requests in {attr}")
+    return sizes  # type: ignore[return-value]
 
 
 def _is_arith(op: Operation) -> bool:
@@ -306,7 +299,7 @@ class LayerPrinter:
             self.names.names[value] = arg
             w.line(f"uint8_t *{arg} = a->{arg};")
         w.line("const int core = pi_core_id();")
-        for channel, size in dma_queue_sizes(f.body.block).items():
+        for channel, size in queue_sizes(f).items():
             w.line(f"static pi_cl_ram_req_t l3_{channel}[{size}]; /* used by core 0 only */")
             w.line(f"int l3_{channel}_n = 0;")
         self.dma_channels = dma_channels(f)
@@ -533,8 +526,12 @@ class NetworkPrinter:
         self.main = main_of(module)
         self.n_inputs = count_inputs(self.main)
         self.golden = golden_checksums or {}
-        self.layers = {f.sym_name.data: LayerPrinter(f).print() for f in layer_functions(module)}
         self.weights = weight_layout(module)
+
+    @functools.cached_property
+    def layers(self) -> dict[str, LayerC]:
+        """The C of every layer function, by name (printed on first use: `plan` does not need it)."""
+        return {f.sym_name.data: LayerPrinter(f).print() for f in layer_functions(self.module)}
 
     # ------------------------------------------------------------------ L2 plan
 

@@ -12,7 +12,9 @@ Expects fused, NHWC qnn IR whose layer ops carry `dory.tiling` (run `qnn-fuse-re
   (the C function each tile calls: PULP-NN or the generated `dory_add_requant`), `dory.tiling` and `dory.l1_buffers` (`{name = array<size, offset of
   copy 0[, copy 1]>}`, the fixed L1 offsets of `dory_xdsl.tiling.tiles.l1_layout`) and
   `dory.dma_queues` (`{channel = N}`: the ring of command structs of each DMA channel, which
-  keeps at most the MCHAN's 16 commands outstanding; `dory_xdsl.tiling.layer_dma.dma_queues`);
+  keeps at most the MCHAN's 16 commands outstanding; `dory_xdsl.tiling.layer_dma.dma_queues`) and, for
+  a layer with L3 traffic, `dory.l3_queues` (`{channel = N}`: the most L3 requests pending at
+  once, the size of its request array in the C);
 - `func.func @main(inputs..., outputs...)` taking the network inputs and output buffers as
   memrefs: it creates the L1 arena (`dory.l1_arena`, the L1 budget), allocates one L2 buffer
   per intermediate activation (`memref.alloc`; an offline L2 plan comes later), gets the

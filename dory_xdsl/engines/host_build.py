@@ -82,7 +82,7 @@ def compile_host(sources: Sequence[Path | str], output: Path | str, *,
     if shutil.which(HOST_CC) is None:
         raise DoryError(f"host build needs '{HOST_CC}', which is not on PATH")
     srcs = [str(s) for s in sources] + ([str(s) for s in runtime_sources()] if with_runtime else [])
-    includes = [f"-I{d}" for d in include_dirs] + [f"-I{RUNTIME_DIR}"]
+    includes = [f"-I{d}" for d in include_dirs] + [f"-Wa,-I{d}" for d in include_dirs] + [f"-I{RUNTIME_DIR}"]
     cmd = [HOST_CC, *HOST_CFLAGS, *includes, *_define_flags(defines or {}), *srcs,
            *HOST_LDFLAGS, "-o", str(output)]
     _run_compiler(cmd, "host compilation")
@@ -122,7 +122,7 @@ def compile_riscv(sources: Sequence[Path | str], out_dir: Path | str, *,
         raise DoryError(f"RISC-V check needs '{RISCV_CC}' (Debian package gcc-riscv64-unknown-elf)")
     out_dir = Path(out_dir)
     proto = riscv_include_dir(out_dir / "gap8_include")
-    includes = [f"-I{d}" for d in include_dirs] + [f"-I{proto}"]
+    includes = [f"-I{d}" for d in include_dirs] + [f"-Wa,-I{d}" for d in include_dirs] + [f"-I{proto}"]
     objects = []
     for src in sources:
         obj = out_dir / (Path(src).stem + ".o")

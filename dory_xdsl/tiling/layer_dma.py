@@ -26,7 +26,7 @@ counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from dory_xdsl.errors import DoryError
@@ -49,6 +49,7 @@ L1_TO_L2 = "l1_to_l2"
 PARAMETER_ORDER = ("weights", "bias", "k", "lambda")
 INPUT_BUFFERS = ("in", "in2")
 DMA_QUEUES = "dory.dma_queues"  # layer-function attribute: {channel = command structs of its ring}
+L3_QUEUES = "dory.l3_queues"  # layer-function attribute: {L3 channel = most requests pending at once}
 
 
 @dataclass(frozen=True)
@@ -131,11 +132,13 @@ def layer_plans(g: LayerGeometry, sizes: TileSizes, limits: DmaLimits) -> LayerP
     )
 
 
-def scheduled_copies(plans: LayerPlans) -> Iterator[tuple[str, str, SymbolicCopy | None, list[int] | range]]:
-    """(L1 buffer, direction, plan, tiles performing it) of every copy of the schedule."""
-    params = plans.param_tiles()
-    for name, plan in plans.params.items():
-        yield name, L2_TO_L1, plan, params
+def scheduled_copies(plans: LayerPlans, params: Mapping[str, SymbolicCopy | None] | None = None,
+                     ) -> Iterator[tuple[str, str, SymbolicCopy | None, list[int] | range]]:
+    """(L1 buffer, direction, plan, tiles performing it) of every copy of the schedule; `params`
+    replaces the parameter plans (streamed parameters reach L1 from their L2 chunk slot)."""
+    param_tiles = plans.param_tiles()
+    for name, plan in (plans.params if params is None else params).items():
+        yield name, L2_TO_L1, plan, param_tiles
     for name in plans.inputs:
         yield name, L2_TO_L1, plans.input, plans.input_tiles()
     yield "out", L1_TO_L2, plans.output, range(plans.exprs.space.n)

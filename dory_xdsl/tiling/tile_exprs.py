@@ -341,6 +341,13 @@ class SymbolicCopy:
             n *= loop.count.at(t)
         return n
 
+    def commands_per_tile(self) -> np.ndarray:
+        """`num_commands(t)` for every tile t, as one vector."""
+        n = np.ones(len(self.command.size.values), dtype=np.int64)
+        for loop in self.loops:
+            n = n * loop.count.values
+        return n if self.guard is None else np.where(self.guard.values != 0, n, 0)
+
 
 Dim = tuple[Expr, int, Expr]  # extent, L2 stride (bytes), L1 stride (bytes)
 

@@ -24,7 +24,7 @@ from dory_xdsl.errors import DoryError
 from dory_xdsl.analysis.kernel_layers import KernelLayer
 from dory_xdsl.target import Target
 from dory_xdsl.tensors import element_type
-from dory_xdsl.tiling.layer_dma import DMA_QUEUES, INPUT_BUFFERS, dma_queues, layer_plans
+from dory_xdsl.tiling.layer_dma import DMA_QUEUES, INPUT_BUFFERS, L3_QUEUES, dma_queues, layer_plans
 from dory_xdsl.tiling.layer_dma import PARAMETER_ORDER as PARAM_ORDER
 from dory_xdsl.tiling.tile_exprs import Expr, SymbolicCopy, copy_plan
 from dory_xdsl.tiling.tiles import L1Layout, TileSizes, l1_layout, parameter_bytes_per_channel, spans_for
@@ -119,7 +119,17 @@ class _LayerLowering:
         })
         queues = dma_queues(self.g, self.sizes, self.target, self.double_buffer)
         f.attributes[DMA_QUEUES] = DictionaryAttr({ch: IntegerAttr(k, i64) for ch, k in queues.capacity.items()})
+        if self.l3_queues():
+            f.attributes[L3_QUEUES] = DictionaryAttr({ch: IntegerAttr(k, i64) for ch, k in self.l3_queues().items()})
         return f
+
+    def l3_queues(self) -> dict[str, int]:
+        """Most L3 requests pending per channel: one per parameter for a chunk (all on
+        `L3_CHANNEL`), one per window of an input in L3 (see `schedule`)."""
+        queues = {f"{INPUT_BUFFERS[i]}_l3": 1 for i in self.windows}
+        if self.chunk is not None:
+            queues[L3_CHANNEL] = len(self.param_names)
+        return dict(sorted(queues.items()))
 
     def chunk_types(self) -> list[MemRefType]:
         """The L2 chunk buffers of streamed parameters (two slots each), none otherwise."""
