@@ -84,9 +84,12 @@ def input_source(name: str, sizes: Sequence[int], inputs: Sequence[bytes] | None
 
 def gap8_app(module: ModuleOp, *, name: str = "network", source: str = "",
              inputs: Sequence[bytes] | None = None,
-             golden_checksums: Mapping[int, int] | None = None) -> dict[str, bytes]:
-    """Every file of the GAP-8 application for the lowered `module`."""
-    network = NetworkPrinter(module, dict(golden_checksums or {})).print()
+             golden_checksums: Mapping[int, int] | None = None,
+             network: NetworkC | None = None) -> dict[str, bytes]:
+    """Every file of the GAP-8 application for the lowered `module` (`network`: the module
+    printed already, by `NetworkPrinter(module, golden_checksums).print()`)."""
+    if network is None:
+        network = NetworkPrinter(module, dict(golden_checksums or {})).print()
     env = _environment()
     softmax_helper, softmax_call = fc_tail(module, network.outputs)
     common = {

@@ -483,6 +483,7 @@ class NetworkC:
     layer_output_bytes: dict[int, int] = field(default_factory=dict)
     l1_bytes: int = 0
     l3_bytes: int = 0  # HyperRAM the app allocates: weights.bin + activations in L3
+    plan: L2Plan | None = None  # the L2 plan the buffers are placed by (for the compile report)
 
     @property
     def dma_counters(self) -> int:
@@ -590,7 +591,7 @@ class NetworkPrinter:
         image_bytes = max((o + s for o, s in self.weights.values()), default=0)
         return NetworkC(list(self.layers.values()), self.structs(), w.text(), plan.total, inputs, outputs,
                         self.weights, image_bytes, requant_bits(self.module), self.layer_output_bytes,
-                        getattr(self, "l1_size", 0), self.l3_bytes)
+                        getattr(self, "l1_size", 0), self.l3_bytes, plan)
 
     def structs(self) -> str:
         w = CWriter()

@@ -27,7 +27,7 @@ from dory_xdsl.tiling.l2_planner import L2Plan
 from dory_xdsl.tiling.layer_dma import DmaCounts, dma_queues, layer_dma, layer_plans
 from dory_xdsl.tiling.layer_geometry import LayerGeometry
 from dory_xdsl.target import Target
-from dory_xdsl.tiling.tiles import TileSizes
+from dory_xdsl.tiling.tiles import TileSizes, l1_layout
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,9 @@ class LayerFigures:
     proved: bool
     solve_seconds: float
     objective: str
+    macs: int = 0
+    l1_buffers: tuple[tuple[str, int, tuple[int, ...]], ...] = ()  # L1 buffer: name, size, offset of each copy
+    l2_step: int = -1  # the L2 plan's program step of the layer's call
 
     @property
     def tiles(self) -> int:
@@ -81,12 +84,14 @@ class LayerFigures:
         return h * w * c
 
 
-def layer_figures(layer: TiledLayer, target: Target, l2_live: int) -> LayerFigures:
+def layer_figures(layer: TiledLayer, target: Target, l2_live: int, l2_step: int = -1) -> LayerFigures:
     g = layer.geometry
     sizes, layer_target = TileSizes(*layer.tile), target.with_budget(l1_bytes=layer.l1_budget)
-    dma = layer_dma(g, sizes, layer_target)
+    plans = layer_plans(g, sizes, layer_target.dma)
+    dma = layer_dma(g, sizes, layer_target, plans)
     queues = dma_queues(g, sizes, layer_target, layer.double_buffer)
-    window_bytes, window_reads = layer_plans(g, sizes, layer_target.dma).window_reads()
+    window_bytes, window_reads = plans.window_reads()
+    l1 = l1_layout(g, sizes, layer_target, layer.double_buffer)
     windowed = sum(layer.inputs_l3)
     out_bytes = g.output_elements * g.out_bytes if layer.output_l3 else 0
     chunk = layer.l3_chunk
@@ -101,6 +106,7 @@ def layer_figures(layer: TiledLayer, target: Target, l2_live: int) -> LayerFigur
         l3_reads=chunks * len(layer.param_bytes) + windowed * window_reads,
         l3_write_bytes=out_bytes, l3_writes=int(layer.output_l3), dma=dma, dma_peak=queues.peak,
         cycles=layer.cycles, proved=layer.proved, solve_seconds=layer.solve_seconds, objective=layer.objective,
+        macs=g.macs, l1_buffers=tuple((b.name, b.size, b.offsets) for b in l1.buffers), l2_step=l2_step,
     )
 
 
@@ -114,6 +120,8 @@ class NetworkReport:
     l2_method: str
     l3_image_bytes: int  # weights.bin: every parameter, stored in L3
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    l2_buffers: tuple[tuple[str, int, int, int, int], ...] = ()  # name, offset, aligned size, first, last step
+    l2_points: tuple[str, ...] = ()  # what runs at each program step of the L2 plan
 
     @property
     def l2_ratio(self) -> float:
@@ -141,6 +149,7 @@ class NetworkReport:
             "l2_to_l1_bytes": dma.in_bytes, "l2_to_l1_commands": dma.in_commands,
             "l1_to_l2_bytes": dma.out_bytes, "l1_to_l2_commands": dma.out_commands,
             "dma_peak_outstanding": max((x.dma_peak for x in self.layers), default=0),
+            "macs": sum(x.macs for x in self.layers),
             "cycles": sum(x.cycles for x in self.layers),
             "proved_layers": sum(1 for x in self.layers if x.proved),
             "solve_seconds": round(sum(x.solve_seconds for x in self.layers), 6),
@@ -154,10 +163,14 @@ class NetworkReport:
             row["dma"] = {"l2_to_l1_bytes": x.dma.in_bytes, "l2_to_l1_commands": x.dma.in_commands,
                           "l1_to_l2_bytes": x.dma.out_bytes, "l1_to_l2_commands": x.dma.out_commands}
             row["tile"], row["counts"] = list(x.tile), list(x.counts)
+            row["l1_buffers"] = [{"name": n, "size": size, "offsets": list(offsets)} for n, size, offsets in x.l1_buffers]
             layers.append(row)
+        buffers = [{"name": n, "offset": offset, "size": size, "first": first, "last": last}
+                   for n, offset, size, first, last in self.l2_buffers]
         return {"network": self.name, "layers": layers, "totals": self.totals(),
                 "l2_plan": {"peak": self.l2_peak, "lower_bound": self.l2_lower_bound,
-                            "ratio": round(self.l2_ratio, 6), "budget": self.l2_budget, "method": self.l2_method},
+                            "ratio": round(self.l2_ratio, 6), "budget": self.l2_budget, "method": self.l2_method,
+                            "buffers": buffers, "points": list(self.l2_points)},
                 "stage_seconds": {k: round(v, 6) for k, v in self.stage_seconds.items()}}
 
     def json_text(self) -> str:
@@ -218,16 +231,18 @@ def step_labels(ops) -> list[str]:
     return labels
 
 
-def network_l2_plan(module) -> tuple[L2Plan, dict[int, int]]:
-    """The L2 plan the C printer uses for a lowered module, its steps named after @main's ops,
-    and the step of each layer's call (layer index -> step)."""
+def network_l2_plan(module, plan: L2Plan | None = None) -> tuple[L2Plan, dict[int, int]]:
+    """The L2 plan the C printer uses for a lowered module (`plan`, when the caller printed it
+    already), its steps named after @main's ops, and the step of each layer's call (layer
+    index -> step)."""
     from dataclasses import replace
 
     from xdsl.dialects import func
 
     from dory_xdsl.lowering.c_printer import NetworkPrinter, layer_functions, main_of
 
-    plan, _ = NetworkPrinter(module).plan()
+    if plan is None:
+        plan, _ = NetworkPrinter(module).plan()
     ops = list(main_of(module).body.block.ops)
     labels = step_labels(ops) + ["the end of the network"]
     plan = replace(plan, points=tuple(labels[:len(plan.points)]))
@@ -238,12 +253,14 @@ def network_l2_plan(module) -> tuple[L2Plan, dict[int, int]]:
 
 
 def build_report(name: str, module, tiled: list[TiledLayer], target: Target, l3_image_bytes: int,
-                 stage_seconds: dict[str, float] | None = None) -> NetworkReport:
-    """The report of a lowered module; raises `DoryError` (one line, naming the step) when its L2
-    plan does not fit the target's L2 left after the code reservation."""
-    plan, steps = network_l2_plan(module)
+                 stage_seconds: dict[str, float] | None = None, plan: L2Plan | None = None) -> NetworkReport:
+    """The report of a lowered module (`plan`: the L2 plan the C printer used, when it has
+    printed the module); raises `DoryError` (one line, naming the step) when the L2 plan does
+    not fit the target's L2 left after the code reservation."""
+    plan, steps = network_l2_plan(module, plan)
     plan.check_budget(target.l2_activation_bytes)
     live = plan.live_bytes()
-    figures = [layer_figures(layer, target, live[steps[layer.index]]) for layer in tiled]
+    figures = [layer_figures(layer, target, live[steps[layer.index]], steps[layer.index]) for layer in tiled]
+    buffers = tuple((b.name, plan.offsets[b.name], plan.size(b), b.first, b.last) for b in plan.buffers)
     return NetworkReport(name, figures, plan.peak, plan.lower_bound, target.l2_activation_bytes, plan.method,
-                         l3_image_bytes, dict(stage_seconds or {}))
+                         l3_image_bytes, dict(stage_seconds or {}), buffers, tuple(plan.points))

@@ -144,10 +144,12 @@ def scheduled_copies(plans: LayerPlans, params: Mapping[str, SymbolicCopy | None
     yield "out", L1_TO_L2, plans.output, range(plans.exprs.space.n)
 
 
-def layer_dma(g: LayerGeometry, sizes: TileSizes, target: Target) -> DmaCounts:
-    """Total bytes and commands per direction of one execution of the layer."""
+def layer_dma(g: LayerGeometry, sizes: TileSizes, target: Target, plans: LayerPlans | None = None) -> DmaCounts:
+    """Total bytes and commands per direction of one execution of the layer (`plans`: its
+    `layer_plans`, when the caller has them)."""
     totals = {L2_TO_L1: [0, 0], L1_TO_L2: [0, 0]}
-    for _, direction, plan, tiles in scheduled_copies(layer_plans(g, sizes, target.dma)):
+    plans = plans or layer_plans(g, sizes, target.dma)
+    for _, direction, plan, tiles in scheduled_copies(plans):
         if plan is None:
             continue
         for t in tiles:
