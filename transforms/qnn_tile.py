@@ -23,6 +23,8 @@ proved tilings kept between compiles, `dory_xdsl.tiling_cache`; empty by default
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -36,6 +38,17 @@ from dory_xdsl.target import GAP8
 from dory_xdsl.tiling.tiling_model import tile_layer
 
 TILING = "dory.tiling"
+_PROGRESS: list[Callable[[int, int, str], None]] = []
+
+
+@contextmanager
+def reporting_progress(callback: Callable[[int, int, str], None]) -> Iterator[None]:
+    """Within the block, `callback(k, n, name)` runs before the pass tiles layer k of n (from 1)."""
+    _PROGRESS.append(callback)
+    try:
+        yield
+    finally:
+        _PROGRESS.remove(callback)
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,8 @@ class QnnTilePass(ModulePass):
             layers = [o for o in function.body.walk() if isinstance(o, LAYER_OPS)]
             for index, layer_op in enumerate(layers):
                 layer = kernel_layer(layer_op, index)
+                for callback in _PROGRESS:
+                    callback(index + 1, len(layers), layer.name)
                 result = tile_layer(layer.geometry, target, self.objective, self.double_buffer,
                                     self.timeout, cache_dir=self.cache or None)
                 layer_op.attributes[TILING] = TilingAttr(
