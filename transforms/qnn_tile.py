@@ -4,7 +4,8 @@ Expects fused, NHWC qnn IR (after `qnn-fuse-requant` and `qnn-to-nhwc`): every l
 (`qnn.conv2d`, `qnn.linear`, `qnn.add`, `qnn.maxpool`, `qnn.avgpool`) must map onto one PULP-NN
 kernel (`dory_xdsl.analysis.kernel_layers` says which and why not). For each layer, in program order, it
 builds the layer's `LayerGeometry`, solves `dory_xdsl.tiling.tiling_model.tile_layer` (identical layers
-are solved once: the model caches them) and sets the attribute
+are solved once: the model caches them; distinct layers on one thread per core, see
+`solve_all`) and sets the attribute
 
     dory.tiling = #dory.tiling<tile = [h, w, c], count = [nh, nw, nc], l1 = B, budget = L, ...>
 
@@ -23,7 +24,9 @@ proved tilings kept between compiles, `dory_xdsl.tiling_cache`; empty by default
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -34,8 +37,9 @@ from xdsl.passes import ModulePass
 
 from dory_xdsl.dialects.dory import TilingAttr
 from dory_xdsl.analysis.kernel_layers import LAYER_OPS, kernel_layer
-from dory_xdsl.target import GAP8
-from dory_xdsl.tiling.tiling_model import tile_layer
+from dory_xdsl.tiling.layer_geometry import LayerGeometry
+from dory_xdsl.target import GAP8, Target
+from dory_xdsl.tiling.tiling_model import TilingResult, tile_layer
 
 TILING = "dory.tiling"
 _PROGRESS: list[Callable[[int, int, str], None]] = []
@@ -71,16 +75,40 @@ class QnnTilePass(ModulePass):
         for function in op.ops:
             if not isinstance(function, func.FuncOp):
                 continue
-            layers = [o for o in function.body.walk() if isinstance(o, LAYER_OPS)]
-            for index, layer_op in enumerate(layers):
-                layer = kernel_layer(layer_op, index)
-                for callback in _PROGRESS:
-                    callback(index + 1, len(layers), layer.name)
-                result = tile_layer(layer.geometry, target, self.objective, self.double_buffer,
-                                    self.timeout, cache_dir=self.cache or None)
+            layer_ops = [o for o in function.body.walk() if isinstance(o, LAYER_OPS)]
+            geometries = [kernel_layer(o, index).geometry for index, o in enumerate(layer_ops)]
+            for layer_op, result in zip(layer_ops, self.solve_all(geometries, target)):
                 layer_op.attributes[TILING] = TilingAttr(
                     tile=(result.sizes.h, result.sizes.w, result.sizes.c), count=result.counts,
                     l1=result.l1_bytes, budget=target.l1_bytes, double_buffer=self.double_buffer,
                     objective=self.objective, cycles=result.cycles, proved=result.proved_optimal,
                     solve_us=round(result.solve_seconds * 1e6),
                 )
+
+    def solve_all(self, geometries: list[LayerGeometry], target: Target) -> list[TilingResult]:
+        """The tiling of every layer. Distinct problems are solved on one thread per core (Z3 and
+        numpy release the GIL); each solve is deterministic and independent of the others, so
+        the answers do not depend on the threads. A layer identical to an earlier one reuses
+        its answer (`tile_layer`'s cache). Errors are raised for the first failing layer."""
+
+        def solve(k: int) -> TilingResult:
+            for callback in _PROGRESS:
+                callback(k + 1, len(geometries), geometries[k].name)
+            return tile_layer(geometries[k], target, self.objective, self.double_buffer, self.timeout,
+                              cache_dir=self.cache or None)
+
+        first: dict[LayerGeometry, int] = {}
+        for k, g in enumerate(geometries):
+            first.setdefault(g, k)  # geometries compare without their names
+        distinct = sorted(first.values())
+        workers = min(len(distinct), os.cpu_count() or 1)
+        if workers <= 1:
+            solved = {k: solve(k) for k in distinct}
+        else:
+            pool = ThreadPoolExecutor(workers)
+            try:
+                futures = {k: pool.submit(solve, k) for k in distinct}
+                solved = {k: futures[k].result() for k in distinct}
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return [solved[k] if k in solved else solve(k) for k in range(len(geometries))]
