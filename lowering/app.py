@@ -45,13 +45,14 @@ def _environment() -> jinja2.Environment:
 def c_byte_array(name: str, data: bytes, *, static: bool = False, per_line: int = 16) -> str:
     """`uint8_t name[N] = {...};` (8-byte aligned), 16 bytes per line."""
     size = max(len(data), 1)
-    lines = [f"{'static ' if static else ''}uint8_t {name}[{size}] __attribute__((aligned(8))) = {{"]
-    values = data or b"\0"
-    for start in range(0, len(values), per_line):
-        chunk = values[start:start + per_line]
-        lines.append("    " + ", ".join(f"0x{b:02x}" for b in chunk) + ",")
-    lines.append("};")
-    return "\n".join(lines) + "\n"
+    head = f"{'static ' if static else ''}uint8_t {name}[{size}] __attribute__((aligned(8))) = {{\n"
+    return head + hex_lines(data or b"\0", "    ", per_line) + "};\n"
+
+
+def hex_lines(data: bytes, indent: str = "", per_line: int = 16) -> str:
+    """`0x01, 0x02, ...,` lines of `per_line` bytes."""
+    return "".join(f"{indent}0x{data[i:i + per_line].hex(' ').replace(' ', ', 0x')},\n"
+                   for i in range(0, len(data), per_line))
 
 
 def weights_source(name: str) -> str:

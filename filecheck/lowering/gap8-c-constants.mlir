@@ -41,5 +41,6 @@ func.func @main(%x: tensor<1x2x3x4xui8>) -> (tensor<1x6x3x4xui8>, tensor<1x2x2xi
 // CHECK:          dory_l3_read(net, 24, [[P:par[0-9]+]], 2); /* constant1 */
 // CHECK:          dory_copy(output2, [[P]], 2);
 // CHECK: // ===== weights.c =====
-// CHECK: uint8_t network_weights[26] __attribute__((aligned(8))) = {
+// CHECK: ".incbin \"weights.bin\"\n"
+// CHECK: // ===== weights.bin ===== 26 bytes
 // CHECK-NEXT: 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x01, 0x02, 0x03, 0x04,
