@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from dory_xdsl.progress import ERASE, ProgressLine
+from dory_xdsl.drivers.progress import ERASE, ProgressLine
 
 
 class Terminal(io.StringIO):

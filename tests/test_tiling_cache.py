@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dory_xdsl.layer_geometry import LayerGeometry
+from dory_xdsl.tiling.layer_geometry import LayerGeometry
 from dory_xdsl.target import GAP8
-from dory_xdsl.tiling_cache import problem_key
-from dory_xdsl.tiling_model import clear_cache, tile_layer
+from dory_xdsl.tiling.tiling_cache import problem_key
+from dory_xdsl.tiling.tiling_model import clear_cache, tile_layer
 
 DW = LayerGeometry("depthwise", 10, 10, 12, 12, 3, 3, (2, 2), (0, 0, 1, 1), requant_bits=32, name="dw")
 TARGET = GAP8.with_budget(l1_bytes=1200)

@@ -19,7 +19,7 @@ cycles, or "dory": DORY's L1-fill objective), `double-buffer` (default true), `t
 per layer: a wall-clock safety net only. The search is deterministic, bounded by Z3 resource
 units rather than time, so the same model always gets the same tiles; if this limit fires, the
 pass fails naming the layer rather than emitting load-dependent tiles), `cache` (a folder of
-proved tilings kept between compiles, `dory_xdsl.tiling_cache`; empty by default: none).
+proved tilings kept between compiles, `dory_xdsl.tiling.tiling_cache`; empty by default: none).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class QnnTilePass(ModulePass):
     timeout: float = 20.0
     """Wall-clock safety net per layer in seconds (the search itself is bounded by Z3 resource units)."""
     cache: str = ""
-    """Folder of an on-disk cache of proved tilings (`dory_xdsl.tiling_cache`); empty: none."""
+    """Folder of an on-disk cache of proved tilings (`dory_xdsl.tiling.tiling_cache`); empty: none."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = GAP8.with_budget(l1_bytes=self.l1_bytes)

@@ -150,7 +150,7 @@ def tile_layer(g: LayerGeometry, target: Target = GAP8, objective: str = "cost",
                double_buffer: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S,
                rlimit: int = DEFAULT_RLIMIT, cache_dir: str | None = None) -> TilingResult:
     """Choose the tile sizes of one layer (cached for identical layers; see the module doc).
-    With `cache_dir`, proved results are also kept on disk (`dory_xdsl.tiling_cache`)."""
+    With `cache_dir`, proved results are also kept on disk (`dory_xdsl.tiling.tiling_cache`)."""
     if objective not in OBJECTIVES:
         raise DoryError(f"unknown tiling objective '{objective}' (expected one of {OBJECTIVES})")
     key = (g, target, objective, double_buffer, rlimit)
@@ -158,7 +158,7 @@ def tile_layer(g: LayerGeometry, target: Target = GAP8, objective: str = "cost",
     if key in _CACHE:
         return replace(_CACHE[key], from_cache=True, solve_seconds=time.perf_counter() - start)
     if cache_dir:
-        from dory_xdsl import tiling_cache
+        from dory_xdsl.tiling import tiling_cache
 
         disk_key = tiling_cache.problem_key(g, target, objective, double_buffer, rlimit)
         fields = tiling_cache.load(cache_dir, disk_key)

@@ -25,12 +25,12 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from dory_xdsl.layer_geometry import LayerGeometry
+from dory_xdsl.tiling.layer_geometry import LayerGeometry
 from dory_xdsl.target import Target
-from dory_xdsl.tiles import TileSizes
+from dory_xdsl.tiling.tiles import TileSizes
 
-SOLVER_MODULES = ("tiling_model", "tiling_search", "tiling_cost", "tiles", "z3_terms", "layer_geometry",
-                  "target", "tiling_cache")
+SOLVER_MODULES = ("tiling_model.py", "tiling_search.py", "tiling_cost.py", "tiles.py", "z3_terms.py",
+                  "layer_geometry.py", "tiling_cache.py", "../target.py")  # relative to this folder
 FORMAT = 1
 
 
@@ -39,7 +39,7 @@ def solver_version() -> str:
     """The package version and a hash of the solver's source files (beside this one)."""
     digest = hashlib.sha256()
     for name in SOLVER_MODULES:
-        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
+        digest.update((Path(__file__).parent / name).read_bytes())
     try:
         version = metadata.version("dory-xdsl")
     except metadata.PackageNotFoundError:
