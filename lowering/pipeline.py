@@ -35,6 +35,7 @@ class CompileOptions:
     objective: str = "cost"
     double_buffer: bool = True
     timeout: float = 20.0
+    cache: str = ""  # folder of proved tilings kept between compiles (`tiling.tiling_cache`); "": none
 
 
 @dataclass
@@ -53,7 +54,6 @@ class CompiledApp:
         return sum(1 for n in self.layer_tiles.values() if n > 1)
 
 
-STAGES = {"qnn-tile": "tiling", "convert-qnn-to-dory": "lowering"}  # other back-end passes: "passes"
 
 
 def backend_pass(options: CompileOptions = CompileOptions()) -> Gap8LowerPass:
@@ -63,7 +63,8 @@ def backend_pass(options: CompileOptions = CompileOptions()) -> Gap8LowerPass:
 
     l2_bytes = GAP8.with_budget(l2_code_reserved=options.l2_code_reserved).l2_activation_bytes
     return Gap8LowerPass(l1_bytes=options.l1_bytes, objective=options.objective,
-                         double_buffer=options.double_buffer, timeout=options.timeout, l2_bytes=l2_bytes)
+                         double_buffer=options.double_buffer, timeout=options.timeout, l2_bytes=l2_bytes,
+                         cache=options.cache)
 
 
 def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions(),
@@ -72,20 +73,28 @@ def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions(),
     """Run the back end (the `gap8-lower` pipeline) on an imported qnn module, in place.
 
     The `qnn.*` attributes of `@main` (`qnn.output_offsets`, `qnn.softmax_tail`, ...) are kept
-    on the lowered `@main`. `seconds` receives the wall time per stage (`STAGES`); `tiled`
-    receives every layer as tiled by `qnn-tile` (and marked by `qnn-l3-tile`), for the report.
+    on the lowered `@main`. `seconds` receives the wall time of each pass by name, `qnn-tile`
+    split into its exhaustive search and its Z3 proofs (in proportion to the time its threads
+    spent in each, `tiling_model.SECONDS`); `tiled` receives every layer as tiled by `qnn-tile`
+    (and marked by `qnn-l3-tile`), for the report.
     """
     from dory_xdsl.lowering.c_printer import main_of
+    from dory_xdsl.tiling import tiling_model
 
     # the importer's network-level facts (offsets, final softmax) for the C printer
     network_attrs = {k: v for k, v in main_of(module).attributes.items() if k.startswith("qnn.")}
     ctx = Context()
     for step in backend_pass(options).steps():
-        start = time.perf_counter()
+        start, spent = time.perf_counter(), dict(tiling_model.SECONDS)
         step.apply(ctx, module)
-        stage = {"qnn-tile": "tiling", "qnn-l3-tile": "tiling", "convert-qnn-to-dory": "lowering"}.get(step.name, "passes")
-        if seconds is not None:
-            seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
+        wall = time.perf_counter() - start
+        if seconds is not None and step.name == "qnn-tile":
+            search, proof = (tiling_model.SECONDS[k] - spent[k] for k in ("search", "proof"))
+            share = proof / (search + proof) if search + proof > 0 else 0.0
+            seconds["qnn-tile: search"] = seconds.get("qnn-tile: search", 0.0) + wall * (1 - share)
+            seconds["qnn-tile: Z3 proofs"] = seconds.get("qnn-tile: Z3 proofs", 0.0) + wall * share
+        elif seconds is not None:
+            seconds[step.name] = seconds.get(step.name, 0.0) + wall
         if step.name == "qnn-l3-tile" and tiled is not None:
             tiled.extend(tiled_layers(module))
     main_of(module).attributes.update(network_attrs)
@@ -188,6 +197,7 @@ def compile_module(module: ModuleOp, *, name: str = "network", source: str = "",
     (`golden.numbering.golden_positions` of the module before lowering) ties each golden file to
     its layer."""
     from dory_xdsl.lowering.app import gap8_app, input_bytes
+    from dory_xdsl.lowering.c_printer import NetworkPrinter
     from dory_xdsl.lowering.report import build_report
     from dory_xdsl.tensors import numpy_dtype
 
@@ -214,9 +224,12 @@ def compile_module(module: ModuleOp, *, name: str = "network", source: str = "",
         assert golden_numbering is not None
         sums = golden_checksums(module, golden_layers, golden_numbering, boundary.layers)
     printing = time.perf_counter()
-    files = gap8_app(module, name=name, source=source, inputs=data, golden_checksums=sums)
+    network = NetworkPrinter(module, dict(sums or {})).print()
+    files = gap8_app(module, name=name, source=source, inputs=data, golden_checksums=sums, network=network)
     seconds["C printing"] = time.perf_counter() - printing
+    reporting = time.perf_counter()
     target = GAP8.with_budget(l2_code_reserved=options.l2_code_reserved)
-    report = build_report(name, module, tiled, target, len(files["weights.bin"]), seconds)
+    report = build_report(name, module, tiled, target, len(files["weights.bin"]), seconds, network.plan)
+    report.stage_seconds["report"] = time.perf_counter() - reporting
     tiles = {x.index: x.tiles for x in report.layers}
     return CompiledApp(module, files, tiles, report.l2_peak, time.perf_counter() - start, report)

@@ -5,7 +5,11 @@ writes the files. With `--golden DIR` the app embeds the golden input and checks
 checksum of every golden layer output; with `--input X.npy` it runs on that input.
 `--report FILE.json` writes `dory_xdsl.lowering.report`'s per-layer and total figures (memory per
 level, DMA per direction, tiles, modelled cycles, L2 peak vs the liveness lower bound, compile time
-per stage); `--report -` prints them as a table.
+per stage: imports, ONNX import, each pass with qnn-tile's search and Z3 proofs apart, C printing,
+report, writing) and the same as a self-contained HTML page, FILE.html (`lowering.report_html`);
+`--report -` prints them as a table. `--cache DIR` keeps proved layer tilings between compiles
+(`tiling.tiling_cache`). On a terminal, a progress line on stderr follows the tiling of the
+layers once the compile has taken more than a second (`drivers.progress`).
 """
 
 from __future__ import annotations
@@ -28,21 +32,25 @@ def add_budget_arguments(p) -> None:
 
 def options_from_args(args) -> CompileOptions:
     return CompileOptions(l1_bytes=args.l1_bytes, l2_code_reserved=args.l2_code_reserved,
-                          objective=args.objective)
+                          objective=args.objective, cache=getattr(args, "cache", None) or "")
 
 
 def command_compile(args) -> int:
     """`dory compile`: write the application of MODEL.onnx to the output directory."""
+    begin = time.perf_counter()
+    from dory_xdsl.drivers.progress import ProgressLine
     from dory_xdsl.frontend.onnx_import import float_inputs, import_onnx_bytes
     from dory_xdsl.golden.dory_dir import golden_inputs, golden_layer_values
     from dory_xdsl.golden.numbering import golden_positions
     from dory_xdsl.lowering.app import write_app
     from dory_xdsl.lowering.pipeline import compile_module
+    from dory_xdsl.transforms.qnn_tile import reporting_progress
 
     model = Path(args.model)
     if not model.is_file():
         raise DoryError(f"{model}: no such model file")
     start = time.perf_counter()
+    imports_seconds = start - begin
     data = model.read_bytes()
     signed = float_inputs(data, str(model)) if args.int8_input else frozenset()
     module = import_onnx_bytes(data, str(model), signed)
@@ -65,21 +73,39 @@ def command_compile(args) -> int:
         numbering = golden_positions(module, model)
     options = options_from_args(args)
     out = Path(args.output)
-    app = compile_module(module, name=_app_name(out), source=model.name, inputs=inputs,
-                         golden_layers=golden_layers, golden_numbering=numbering,
-                         options=options)
+    progress = ProgressLine(start=begin)
+    try:
+        with reporting_progress(progress.layer):
+            app = compile_module(module, name=_app_name(out), source=model.name, inputs=inputs,
+                                 golden_layers=golden_layers, golden_numbering=numbering,
+                                 options=options)
+    finally:
+        progress.finish()
+    writing = time.perf_counter()
     write_app(app.files, out)
     report_l2(app.files, str(out))
     assert app.report is not None
-    app.report.stage_seconds = {"import": import_seconds, **app.report.stage_seconds}
+    app.report.stage_seconds = {"imports": imports_seconds, "ONNX import": import_seconds,
+                                **app.report.stage_seconds, "writing": time.perf_counter() - writing}
     if args.report == "-":
         print(app.report.text(), end="")
     elif args.report:
-        Path(args.report).write_text(app.report.json_text())
+        write_reports(app.report, Path(args.report))
     print(f"{out}: {len(app.layer_tiles)} layers ({app.multi_tile_layers} with more than one tile), "
           f"L2 {app.l2_bytes} B, weights {len(app.files['weights.bin'])} B, "
           f"compiled in {import_seconds + app.seconds:.1f} s")
     return 0
+
+
+def write_reports(report, path: Path) -> None:
+    """`--report FILE`: the JSON at FILE (FILE.json when it ends in .html) and the HTML page
+    (`lowering.report_html`) beside it, same name with .html."""
+    from dory_xdsl.lowering.report_html import report_html
+
+    json_path = path.with_suffix(".json") if path.suffix == ".html" else path
+    data = report.to_json()
+    json_path.write_text(report.json_text())
+    path.with_suffix(".html").write_text(report_html(data))
 
 
 def report_l2(files, where: str) -> None:
@@ -116,6 +142,9 @@ def add_compile_parser(subparsers) -> None:
                    help="float graph inputs hold int8 values (default: uint8, or int8 when the given "
                         "input data is negative)")
     add_budget_arguments(p)
+    p.add_argument("--cache", metavar="DIR", help="keep proved layer tilings in DIR and reuse them "
+                   "(keyed by geometry, budgets, target, objective and solver version)")
     p.add_argument("--report", metavar="FILE.json",
-                   help="write the per-layer report (memory, DMA, tiles, cycles) as JSON; '-' prints it as a table")
+                   help="write the per-layer report (memory, DMA, tiles, cycles) as JSON and, beside it, as a "
+                        "self-contained HTML page (FILE.html); '-' prints it as a table")
     p.set_defaults(command=command_compile)
