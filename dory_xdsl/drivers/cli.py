@@ -2,7 +2,9 @@
 
 `dory run MODEL.onnx [--golden DIR] [--input X.npy] [--output Y.npy] [--engine NAME]` imports
 an ONNX model, runs it with an engine (`dory_xdsl.engines.registry`) and either checks every DORY golden
-tensor of DIR (one line each, then `golden: M/N tensors bit-exact`; exit 1 unless all match)
+tensor of DIR (one line each, then `golden: M/N tensors bit-exact`; exit 1 unless all match;
+every case: `input.txt` with `out_layer<N>.txt`, `input_<i>.txt` with `out_<i>_layer<N>.txt`;
+the input range from DORY's config JSON, `dory_xdsl.golden.config`; `--output` saves the first)
 or runs on an `.npy` input (NCHW, as the ONNX graph takes it; `.npz` with one array per graph
 input, in order, for several inputs) and saves the final output (`.npy`; with several outputs
 an `.npz` with keys `output0`, `output1`, ...).
@@ -41,6 +43,8 @@ def add_run_parser(subparsers) -> None:
                      help="with a golden .npz: largest |diff| (in LSB) a case may have (default: 1)")
     run.add_argument("--input", metavar="X.npy", help="input tensor (NCHW); .npz for several inputs")
     run.add_argument("--output", metavar="Y.npy", help="where to save the final output (.npz for several)")
+    run.add_argument("--config", metavar="FILE.json", help="DORY's network configuration (input_bits, "
+                     "input_signed, n_inputs); default: the one JSON configuration in the golden folder")
     run.add_argument("--engine", default="reference", choices=sorted(ENGINES),
                      help="how to execute the model (default: reference)")
     from dory_xdsl.drivers.compile import add_budget_arguments
@@ -65,43 +69,70 @@ def shape_text(shape: Sequence[int]) -> str:
 
 
 class GoldenCheck:
-    """`--golden DIR`: the input from input.txt, DORY's layer numbers (computed before the
-    engine runs, since engines may lower the module in place), and the report."""
+    """`--golden DIR`: the inputs of every golden case (`input.txt`, `input_<i>.txt`), DORY's
+    layer numbers (`number`, before the engine runs, since engines may lower the module in
+    place), and the report."""
 
-    def __init__(self, folder: str, module, data: bytes, model_name: str, shapes: list[tuple[int, ...]]):
-        from dory_xdsl.analysis.dory_layers import dory_layers
+    def __init__(self, folder: str, shapes: list[tuple[int, ...]], config=None):
         from dory_xdsl.golden import dory_dir as gold
-        from dory_xdsl.golden.numbering import dory_positions
-        from dory_xdsl.frontend.onnx_graph import index_graph, parse_model
 
-        self.golden = gold.read_golden_dir(folder)
-        if self.golden.input is None:
-            raise DoryError(f"{folder}: no input.txt")
+        self.cases = gold.read_golden_cases(folder)
+        numbered = [c for c in self.cases if c.case]
+        if config is not None and config.n_inputs is not None and numbered and len(numbered) != config.n_inputs:
+            raise DoryError(f"{config.path}: n_inputs is {config.n_inputs}, {folder} has {len(numbered)} "
+                            f"input_<i>.txt cases")
         if len(shapes) != 1:
             raise DoryError(f"the model takes {len(shapes)} inputs; input.txt holds one")
-        array, order = gold.golden_input_array(self.golden.input, shapes[0])
-        print(f"input.txt ({self.golden.input.name}) {shape_text(shapes[0])} read in {order} order")
-        self.inputs = [array]
-        self.positions = dory_positions(module, index_graph(parse_model(data, model_name)))
-        self.layer_count = len(dory_layers(module))
+        if config is not None:
+            print(f"{config.path.name}: input {config.describe_input()} {list(config.input_range())}")
+        self.inputs = []
+        for case in self.cases:
+            if case.input is None:
+                raise DoryError(f"{folder}: no input.txt")
+            array, order = gold.golden_input_array(case.input, shapes[0])
+            if config is not None:
+                lo, hi = config.input_range()
+                if array.size and (array.min() < lo or array.max() > hi):
+                    raise DoryError(f"{case.input.path}: values in [{array.min()}, {array.max()}] are outside the "
+                                    f"{config.describe_input()} input range [{lo}, {hi}] of {config.path.name}")
+            print(f"{case.input.path.name} ({case.input.name}) {shape_text(shapes[0])} read in {order} order")
+            self.inputs.append([array])
 
-    def report(self, engine: str, layer_outputs: list[np.ndarray]) -> int:
-        """Print one line per golden tensor and the summary; 0 when all are bit-exact."""
+    def number(self, module, data: bytes, model_name: str) -> None:
+        """DORY's layer numbers of the imported `module` and the range overflows of its layers."""
+        from dory_xdsl.analysis.dory_layers import dory_layers
+        from dory_xdsl.analysis.range_overflow import layer_overflows
+        from dory_xdsl.frontend.onnx_graph import index_graph, parse_model
+        from dory_xdsl.golden.numbering import dory_positions
+
+        self.positions = dory_positions(module, index_graph(parse_model(data, model_name)))
+        layers = dory_layers(module)
+        self.layer_count = len(layers)
+        own, sources = layer_overflows([layer.op for layer in layers])
+        number = {p: n for n, p in enumerate(self.positions) if p is not None}
+        self.overflows = [None if p is None else (own[p], {number[s] for s in sources[p] if s in number})
+                          for p in self.positions]
+
+    def report(self, engine: str, layer_outputs: list[list[np.ndarray]]) -> int:
+        """Print one line per golden tensor of every case and the summary; 0 when all are bit-exact."""
         from dory_xdsl.golden import dory_dir as gold
         from dory_xdsl.golden.numbering import by_dory_number
 
-        if len(layer_outputs) != self.layer_count:
-            raise DoryError(f"engine '{engine}' returned {len(layer_outputs)} layer outputs, "
-                            f"the model has {self.layer_count} layers")
-        comparisons = gold.check_golden(by_dory_number(self.positions, layer_outputs), self.golden)
+        comparisons = []
+        for case, outputs in zip(self.cases, layer_outputs):
+            if len(outputs) != self.layer_count:
+                raise DoryError(f"engine '{engine}' returned {len(outputs)} layer outputs, "
+                                f"the model has {self.layer_count} layers")
+            comparisons += gold.check_golden(by_dory_number(self.positions, outputs), case, self.overflows)
         for comparison in comparisons:
             print(comparison.line())
-        print(gold.summary_line(comparisons))
+        print(gold.summary_line(comparisons, len(self.cases)))
         return 0 if all(c.ok for c in comparisons) else 1
 
 
 def command_run(args: argparse.Namespace) -> int:
     from dory_xdsl.analysis.interpreter import main_function
+    from dory_xdsl.analysis.range_overflow import warn_range_overflows
     from dory_xdsl.frontend.onnx_import import DROPPED_ATTR, import_onnx_bytes
 
     if args.golden and args.input:
@@ -113,31 +144,48 @@ def command_run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     if not Path(args.model).is_file():
         raise DoryError(f"{args.model}: no such model file")
+    config = dory_config(args)
     data = Path(args.model).read_bytes()
-    module = import_onnx_bytes(data, args.model)
+    ranges = None if config is None or config.input_range() == (0, 255) else [config.input_range()]
+    module = import_onnx_bytes(data, args.model, input_ranges=ranges)
     main = main_function(module)
     if args.golden and args.golden.endswith(".npz"):
         from dory_xdsl.golden.npz import run_npz
 
+        warn_range_overflows(module)
         return run_npz(args.golden, module, args.engine, args.tolerance, options)
     shapes = [tuple(arg.type.get_shape()) for arg in main.body.block.args]  # type: ignore[union-attr]
-    check = GoldenCheck(args.golden, module, data, args.model, shapes) if args.golden else None
-    inputs = check.inputs if check else load_inputs(args.input, shapes)
-    typed = typed_by_data(module, data, args.model, inputs)
-    if check is not None and typed is not module:
-        check = GoldenCheck(args.golden, typed, data, args.model, shapes)
-    module = typed
+    check = GoldenCheck(args.golden, shapes, config) if args.golden else None
+    cases = check.inputs if check else [load_inputs(args.input, shapes)]
+    if ranges is None:  # no config: a float input with negative values is int8
+        every = [np.concatenate([np.ravel(case[i]) for case in cases]) for i in range(len(shapes))]
+        module = typed_by_data(module, data, args.model, every)
+    warn_range_overflows(module)
+    if check is not None:
+        check.number(module, data, args.model)
     main = main_function(module)
     dropped = main.attributes.get(DROPPED_ATTR)
-    result = prepare_engine(args.engine, module, options)(inputs)
+    run = prepare_engine(args.engine, module, options)
+    results = [run(inputs) for inputs in cases]
     if dropped is not None:
         names = ", ".join(item.data for item in dropped.data)  # type: ignore[union-attr]
         print(f"note: outputs stop at the last integer tensors; float tail not run: {names}")
-    for index, output in enumerate(result.outputs):
+    for index, output in enumerate(results[0].outputs):
         print(f"output{index}: {shape_text(output.shape)} {output.dtype}")
     if args.output:
-        save_outputs(args.output, result.outputs)
-    return check.report(args.engine, result.layers) if check else 0
+        save_outputs(args.output, results[0].outputs)
+    return check.report(args.engine, [r.layers for r in results]) if check else 0
+
+
+def dory_config(args: argparse.Namespace):
+    """DORY's configuration: `--config FILE`, else the one in the golden folder, if any."""
+    from dory_xdsl.golden.config import find_config, read_config
+
+    if args.config:
+        return read_config(args.config)
+    if args.golden and Path(args.golden).is_dir():
+        return find_config(args.golden)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,6 +39,7 @@ def command_compile(args) -> int:
     """`dory compile`: write the application of MODEL.onnx to the output directory."""
     begin = time.perf_counter()
     from dory_xdsl.drivers.progress import ProgressLine
+    from dory_xdsl.analysis.range_overflow import warn_range_overflows
     from dory_xdsl.frontend.onnx_import import float_inputs, import_onnx_bytes
     from dory_xdsl.golden.dory_dir import golden_inputs, golden_layer_values
     from dory_xdsl.golden.numbering import golden_positions
@@ -55,6 +56,7 @@ def command_compile(args) -> int:
     signed = float_inputs(data, str(model)) if args.int8_input else frozenset()
     module = import_onnx_bytes(data, str(model), signed)
     import_seconds = time.perf_counter() - start
+    warn_range_overflows(module)
     inputs = golden_layers = numbering = None
     if args.golden:
         inputs = golden_inputs(module, args.golden)

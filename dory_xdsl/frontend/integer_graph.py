@@ -14,6 +14,7 @@ from xdsl.ir import Block, Region
 from dory_xdsl.errors import DoryError
 from dory_xdsl.frontend.onnx_emit import I8, UI8, Emitter
 from dory_xdsl.frontend.onnx_graph import (
+    CUSTOM_OPS,
     Graph,
     constant_node_value,
     dataflow_order,
@@ -28,9 +29,11 @@ FLOAT_INPUTS = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx
 
 
 class Importer:
-    def __init__(self, graph: Graph, signed_inputs: frozenset[int] = frozenset()):
+    def __init__(self, graph: Graph, signed_inputs: frozenset[int] = frozenset(),
+                 input_ranges: list[tuple[int, int]] | None = None):
         self.g = graph
         self.signed_inputs = signed_inputs
+        self.input_ranges = input_ranges
         self.env: dict[str, object] = {}
         self.results: list[str] = []
 
@@ -39,6 +42,8 @@ class Importer:
         nodes, results, tail = split_float_tail(self.g, order)
         self.results = results
         arg_types, arg_ranges = [], []
+        if self.input_ranges is not None and len(self.input_ranges) != len(self.g.inputs):
+            raise DoryError(f"{len(self.input_ranges)} input range(s) given, the graph has {len(self.g.inputs)} inputs")
         for index, value in enumerate(self.g.inputs):
             shape = self.g.shapes[value.name]
             if len(shape) not in (2, 3, 4):
@@ -49,6 +54,11 @@ class Importer:
                                 "only a float input can be read as int8")
             signed = elem == onnx.TensorProto.INT8 or index in self.signed_inputs
             elem, lo, hi = (I8, -128, 127) if signed else (UI8, 0, 255)
+            if self.input_ranges is not None:
+                lo, hi = self.input_ranges[index]
+                if not (-128 <= lo <= hi <= 127 or 0 <= lo <= hi <= 255):
+                    raise DoryError(f"graph input '{value.name}': range [{lo}, {hi}] is not an 8-bit range")
+                elem = I8 if lo < 0 else UI8
             arg_types.append(TensorType(elem, list(shape)))
             arg_ranges.append((lo, hi))
         block = Block(arg_types=arg_types)
@@ -89,7 +99,7 @@ class Importer:
         handler = LAYER_HANDLERS.get(node.op_type)
         if handler is None:
             raise DoryError(f"{describe(node)}: unsupported op type '{node.op_type}'")
-        if node.domain not in ("", "ai.onnx"):
+        if node.domain not in ("", "ai.onnx") and node.op_type not in CUSTOM_OPS:
             raise DoryError(f"{describe(node)}: unsupported op domain '{node.domain}'")
         inputs = [self.value(name) if name else None for name in node.input]
         outputs = handler(self, node, inputs)

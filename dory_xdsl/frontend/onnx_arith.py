@@ -13,11 +13,12 @@ import math
 
 import numpy as np
 import onnx
+from onnx import numpy_helper
 
 from dory_xdsl.errors import DoryError
 from dory_xdsl.frontend.onnx_emit import type_for_range
 from dory_xdsl.frontend.onnx_graph import attributes, describe
-from dory_xdsl.frontend.onnx_values import Act, Const, Expr, Padded, as_expr, rounded, vec
+from dory_xdsl.frontend.onnx_values import Act, Const, Expr, Padded, Reshaped, as_expr, rounded, vec
 
 INT_TYPES = {
     onnx.TensorProto.INT64: np.int64, onnx.TensorProto.INT32: np.int32, onnx.TensorProto.INT16: np.int16,
@@ -90,7 +91,7 @@ def _with_int_flag(value, flag: bool):
     if isinstance(value, Act):
         return Act(value.value, value.shape, value.lo, value.hi, flag)
     e = as_expr(value)
-    return Expr(e.terms, e.b, e.d, e.shape, flag)
+    return Expr(e.terms, e.b, e.d, e.shape, flag, origin=e.origin)
 
 
 def mul(imp, node, inputs):
@@ -113,7 +114,9 @@ def _sum(imp, node, a, b, sign: int):
     ea, eb = _expr(imp, node, a), _expr(imp, node, b)
     if ea.shape != eb.shape:
         raise DoryError(f"{describe(node)}: broadcasting add of shapes {list(ea.shape)} and {list(eb.shape)}")
-    return ea.plus(eb.scaled(vec([sign])))
+    total = ea.plus(eb.scaled(vec([sign])))
+    total.origin = describe(node)
+    return total
 
 
 def add(imp, node, inputs):
@@ -142,6 +145,50 @@ def _quantlab_add(imp, node, inputs, attrs):
         total = rounded(total.divided(1 << int(attrs.get("out_shift", 0))), "floor")
     levels = int(attrs.get("out_n_levels", 256))
     return imp.emit.materialize(total, (0, levels - 1))
+
+
+def _int_attr(node, attrs: dict, *names: str) -> int:
+    """The first of the attributes `names` present, as an integer (int, float or tensor attribute)."""
+    for name in names:
+        if name in attrs:
+            value = attrs[name]
+            if isinstance(value, onnx.TensorProto):
+                value = numpy_helper.to_array(value).reshape(-1)[0]
+            if isinstance(value, (list, str)) or float(value) != math.floor(float(value)):
+                raise DoryError(f"{describe(node)}: attribute '{name}' must be an integer, got {value!r}")
+            return int(value)
+    raise DoryError(f"{describe(node)}: missing attribute '{names[0]}'")
+
+
+def _requant_operand(imp, node, const, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """A RequantShift constant: per channel (axis 1) when it holds one value per channel,
+    whatever its shape (`[C]`, `[C,1,1]`, `[1,C,1,1]`), else broadcast by the ONNX rules."""
+    if not isinstance(const, Const):
+        raise DoryError(f"{describe(node)}: {what} must be a constant")
+    array = const.array
+    if len(shape) >= 2 and array.size == shape[1] > 1 and sum(d > 1 for d in array.shape) == 1:
+        const = Const(array.reshape((1, shape[1]) + (1,) * (len(shape) - 2)))
+    return _channel_vector(imp, node, const, shape, what)
+
+
+def requant_shift(imp, node, inputs):
+    """Deeploy / Quantlab `RequantShift(x, mul, add)` with attributes `div`, `n_levels_out` (or
+    `n_levels`), `signed`: `clip(floor((x*mul + add + div/2) / div), lo, hi)`, [lo, hi] =
+    [-n/2, n/2 - 1] when signed, else [0, n - 1]."""
+    attrs = attributes(node)
+    if len(inputs) != 3 or any(v is None for v in inputs):
+        raise DoryError(f"{describe(node)}: RequantShift takes 3 inputs (x, mul, add), got {len(inputs)}")
+    divisor = _int_attr(node, attrs, "div")
+    levels = _int_attr(node, attrs, "n_levels_out", "n_levels")
+    signed = _int_attr(node, attrs, "signed") if "signed" in attrs else 1
+    if divisor <= 0 or levels < 2:
+        raise DoryError(f"{describe(node)}: div = {divisor} and n_levels = {levels} must be positive (n_levels >= 2)")
+    lo, hi = (-(levels // 2), levels // 2 - 1) if signed else (0, levels - 1)
+    e = _expr(imp, node, inputs[0])
+    mul = _requant_operand(imp, node, inputs[1], e.shape, "mul")
+    add = _requant_operand(imp, node, inputs[2], e.shape, "add")
+    e = e.scaled(mul).shifted(add + divisor // 2).divided(divisor)
+    return [_clipped(imp, node, rounded(e, "floor"), lo, hi)]
 
 
 def div(imp, node, inputs):
@@ -243,10 +290,42 @@ def _folding(handler):
     return run
 
 
+def _const_before(imp, node, value, deferred: Reshaped):
+    """A constant operand of an element-wise op after the shape-only ops of `deferred`, as an
+    operand of the same op applied before them."""
+    if not isinstance(value, Const) or value.array.size == 1:
+        return value
+    vector = _channel_vector(imp, node, value, deferred.shape, "the constant operand")
+    if len(vector) == 1:
+        return Const(np.array(vector.tolist()))
+    if not deferred.keeps_channels:
+        raise DoryError(f"{describe(node)}: a per-channel constant after a shape op that moves the channels")
+    rank = len(deferred.inner.shape)
+    return Const(np.array(vector.tolist()).reshape((1, len(vector)) + (1,) * (rank - 2)))
+
+
+def _through_shape_ops(handler):
+    """Element-wise ops after a deferred shape-only op act on the value before it (dataflow
+    order: `Flatten -> Floor` is `Floor -> Flatten`); the shape op follows the result."""
+    def run(imp, node, inputs):
+        deferred = [v for v in inputs if isinstance(v, Reshaped)]
+        if not deferred:
+            return handler(imp, node, inputs)
+        others = [v for v in inputs if v is not deferred[0] and v is not None]
+        if len(deferred) > 1 or not all(isinstance(v, Const) for v in others):
+            return handler(imp, node, [imp.emit.materialize(v) if isinstance(v, Reshaped) else v for v in inputs])
+        r = deferred[0]
+        out = handler(imp, node, [r.inner if v is r else _const_before(imp, node, v, r) for v in inputs])[0]
+        if isinstance(out, Act):
+            return [r.apply(out)]
+        return [Reshaped(out, r.shape, r.apply, r.keeps_channels)]
+    return run
+
+
 ARITH_HANDLERS = {
-    name: _folding(fn)
+    name: _folding(_through_shape_ops(fn))
     for name, fn in {
         "Mul": mul, "Add": add, "Sub": sub, "Div": div, "Floor": floor, "Cast": cast,
-        "Clip": clip, "Relu": relu, "Identity": identity, "Dropout": identity,
+        "Clip": clip, "Relu": relu, "Identity": identity, "Dropout": identity, "RequantShift": requant_shift,
     }.items()
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import IntegerType, Signedness, TensorType
+from xdsl.dialects.builtin import IntegerType, Signedness, StringAttr, TensorType
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
@@ -26,14 +26,13 @@ from dory_xdsl.semantics.onnx_requant import (
     scaled_floor_by_mul_shift,
     trunc_div,
 )
-from dory_xdsl.frontend.onnx_values import Act, Expr, Padded, PoolSum, Round, as_expr, collapse, vec
+from dory_xdsl.analysis.range_overflow import NODE_ATTR, UNCLIPPED_ATTR  # an add whose ONNX range is wider than 8 bits
+from dory_xdsl.frontend.onnx_values import Act, Expr, Padded, PoolSum, Reshaped, Round, as_expr, collapse, vec
 from dory_xdsl.tensors import dense_attr
 
 UI8 = IntegerType(8, Signedness.UNSIGNED)
 I8 = IntegerType(8)
 I32 = IntegerType(32)
-# Marks a residual add whose ONNX result range was wider than 8 bits: it saturates to its type.
-UNCLIPPED_ATTR = "qnn.unclipped_range"
 TYPE_RANGES = ((UI8, 0, 255), (I8, -128, 127), (I32, -(2**31), 2**31 - 1))
 
 
@@ -96,6 +95,10 @@ class Emitter:
             if any(value.begins) or any(value.ends):
                 raise self.fail("a padded tensor is used by an op that cannot absorb the padding")
             return self.materialize(value.act, clip)
+        if isinstance(value, Reshaped):
+            if clip not in value.materialized:
+                value.materialized[clip] = value.apply(self.materialize(value.inner, clip))
+            return value.materialized[clip]
         if isinstance(value, (Round, PoolSum)):
             value = as_expr(value)
         if not isinstance(value, Expr):
@@ -165,15 +168,17 @@ class Emitter:
             raise self.fail("truncating division of values that can be negative is not supported")
         return elem, bounds[0], bounds[1], rlo, rhi, unclipped
 
-    def _mark_unclipped(self, value: SSAValue, unclipped) -> None:
+    def _mark_unclipped(self, value: SSAValue, unclipped, e: Expr) -> None:
+        """Record the ONNX range and node of an op that saturates a wider range (`range_overflow`)."""
         if unclipped is not None:
             value.owner.attributes[UNCLIPPED_ATTR] = qnn.i64_array(unclipped)  # type: ignore[union-attr]
+            value.owner.attributes[NODE_ATTR] = StringAttr(e.origin or self.where)  # type: ignore[union-attr]
 
     def _requant_over(self, x: Act, e: Expr, mode: str, clip) -> Act:
         """`clip(floor((a*x + b) / d))` as one `qnn.requant`, or two when one would need more
         than 64 bits (the first saturates `(a*x + b)/g` to the range that matters)."""
         elem, lo, hi, rlo, rhi, _ = self._result_range(e, mode, clip, wide=True)
-        n = max(len(e.terms[0][1]), len(e.b))
+        n = max(len(e.terms[0][1]), len(e.b), len(x.lo), len(x.hi))  # uniform constants, per-channel x
         a = np.broadcast_to(e.terms[0][1], (n,)).tolist()
         b = np.broadcast_to(e.b, (n,)).tolist()
         g = [math.gcd(ac, bc) or 1 for ac, bc in zip(a, b)]
@@ -233,7 +238,7 @@ class Emitter:
         value = self.emit(qnn.AvgPoolOp(
             x.value, self.tensor_type(pool.shape, elem), kernel=pool.kernel, strides=pool.strides,
             pads=pool.pads, mul=int(a[0] * count // odd), add=int(b[0] // odd), shift=shift, lo=lo, hi=hi))
-        self._mark_unclipped(value, unclipped)
+        self._mark_unclipped(value, unclipped, e)
         return Act(value, pool.shape, rlo, rhi)
 
     def _addend(self, term, coeff: np.ndarray) -> tuple[Act, int, int, int]:
@@ -270,7 +275,7 @@ class Emitter:
         value = self.emit(qnn.AddOp(
             a.value, b.value, self.tensor_type(a.shape, elem), mul_a=mul_a, add_a=add_a, shift_a=shift_a,
             mul_b=mul_b, add_b=add_b, shift_b=shift_b, shift=e.d.bit_length() - 1, lo=lo, hi=hi))
-        self._mark_unclipped(value, unclipped)
+        self._mark_unclipped(value, unclipped, e)
         return Act(value, a.shape, collapse(rlo, min), collapse(rhi, max))
 
     def reshape(self, act: Act, shape: tuple[int, ...]) -> Act:

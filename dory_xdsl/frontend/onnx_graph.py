@@ -19,6 +19,9 @@ FLOAT_OPS = frozenset(
     {"Sigmoid", "Softmax", "LogSoftmax", "Tanh", "Exp", "Log", "Sqrt", "Erf", "HardSigmoid", "Softplus"}
 )
 
+# Custom ops imported natively whatever their domain; their output has the shape of input 0.
+CUSTOM_OPS = frozenset({"RequantShift"})
+
 
 def describe(node: onnx.NodeProto) -> str:
     """How diagnostics name a node: op type plus node name, or its first output if unnamed."""
@@ -136,11 +139,15 @@ def _key(node: onnx.NodeProto) -> tuple:
 
 
 def _sorted_copy(g: Graph) -> onnx.ModelProto:
-    """The model with its nodes in dataflow order (shape inference reads them in file order)."""
+    """The model with its nodes in dataflow order (shape inference reads them in file order) and
+    the custom ops replaced by `Identity` (for their shapes)."""
     copy = onnx.ModelProto()
     copy.CopyFrom(g.model)
     del copy.graph.node[:]
-    copy.graph.node.extend(_depth_first(g, list(g.graph.node)))
+    for node in _depth_first(g, list(g.graph.node)):
+        if node.op_type in CUSTOM_OPS:  # shape inference does not know them: same shape as input 0
+            node = onnx.helper.make_node("Identity", node.input[:1], node.output[:1], name=node.name)
+        copy.graph.node.append(node)
     return copy
 
 

@@ -42,19 +42,24 @@ def import_onnx_file(path: str | Path, signed_inputs: frozenset[int] = frozenset
     return import_onnx_bytes(data, str(path), signed_inputs)
 
 
-def import_onnx_bytes(data: bytes, name: str, signed_inputs: frozenset[int] = frozenset()) -> ModuleOp:
-    return import_onnx_with_results(data, name, signed_inputs)[0]
+def import_onnx_bytes(data: bytes, name: str, signed_inputs: frozenset[int] = frozenset(),
+                      input_ranges: list[tuple[int, int]] | None = None) -> ModuleOp:
+    return import_onnx_with_results(data, name, signed_inputs, input_ranges)[0]
 
 
-def import_onnx_with_results(data: bytes, name: str,
-                             signed_inputs: frozenset[int] = frozenset()) -> tuple[ModuleOp, list[str]]:
+def import_onnx_with_results(data: bytes, name: str, signed_inputs: frozenset[int] = frozenset(),
+                             input_ranges: list[tuple[int, int]] | None = None) -> tuple[ModuleOp, list[str]]:
     """The module and, for each result of `@main`, the ONNX tensor it computes (for checking
     the import against onnxruntime on those tensors). `signed_inputs`: indices of float graph
-    inputs that hold int8 values (typed `i8`; a float input is `ui8` otherwise)."""
+    inputs that hold int8 values (typed `i8`; a float input is `ui8` otherwise).
+    `input_ranges`: the integer range of each graph input when the graph's float containers do
+    not say it (DORY's config `input_bits` / `input_signed`); it overrides `signed_inputs`."""
     model = parse_model(data, name)
     if is_qdq_model(model):
+        if input_ranges is not None:
+            raise DoryError(f"{name}: input ranges are given by the QDQ graph itself, not by a config")
         return import_qdq_with_results(model)
-    importer = Importer(index_graph(model), signed_inputs)
+    importer = Importer(index_graph(model), signed_inputs, input_ranges)
     module = importer.run()
     return module, importer.results
 

@@ -17,7 +17,7 @@ from dory_xdsl.errors import DoryError
 from dory_xdsl.frontend.onnx_arith import ARITH_HANDLERS
 from dory_xdsl.frontend.onnx_emit import I32, ir_axis, ir_shape
 from dory_xdsl.frontend.onnx_graph import attributes, describe
-from dory_xdsl.frontend.onnx_values import Act, Padded, PoolSum, as_expr, collapse, vec
+from dory_xdsl.frontend.onnx_values import Act, Expr, Padded, PoolSum, Reshaped, Round, as_expr, collapse, vec
 
 
 def _input_act(imp, node: onnx.NodeProto, value) -> tuple[Act, tuple[int, ...], tuple[int, ...]]:
@@ -170,7 +170,9 @@ def avgpool(imp, node, inputs, global_pool=False):
         raise DoryError(f"{describe(node)}: padding with count_include_pad = 0 is not supported")
     out_shape = imp.shape_of(node)
     pool = PoolSum(act, kernel, strides, pads, out_shape)
-    return [as_expr(pool, False).divided(pool.count)]
+    mean = as_expr(pool, False).divided(pool.count)
+    mean.origin = describe(node)
+    return [mean]
 
 
 def pad(imp, node, inputs):
@@ -232,12 +234,28 @@ def _target_shape(imp, node, inputs, shape: tuple[int, ...]) -> tuple[int, ...]:
     return imp.shape_of(node)
 
 
+def _pending(value) -> bool:
+    """A value that is not an integer tensor yet (a division waiting for its Floor)."""
+    return isinstance(value, Reshaped) or (isinstance(value, (Expr, Round, PoolSum)) and as_expr(value).d != 1)
+
+
+def _deferred(value, shape: tuple[int, ...], keeps_channels: bool, step) -> Reshaped:
+    """The shape-only op `step` (Act -> Act) after the pending `value`, run once it is materialized."""
+    if isinstance(value, Reshaped):
+        first = value.apply
+        return Reshaped(value.inner, shape, lambda act: step(first(act)), keeps_channels and value.keeps_channels)
+    return Reshaped(value, shape, step, keeps_channels)
+
+
 def reshape(imp, node, inputs):
-    act = imp.emit.materialize(inputs[0])
-    shape = _target_shape(imp, node, inputs, act.shape)
-    if math.prod(shape) != math.prod(act.shape):
-        raise DoryError(f"{describe(node)}: cannot reshape {list(act.shape)} to {list(shape)}")
-    return [imp.emit.reshape(act, shape)]
+    value = inputs[0]
+    source = value.shape if _pending(value) else imp.emit.materialize(value).shape
+    shape = _target_shape(imp, node, inputs, source)
+    if math.prod(shape) != math.prod(source):
+        raise DoryError(f"{describe(node)}: cannot reshape {list(source)} to {list(shape)}")
+    if _pending(value):
+        return [_deferred(value, shape, shape[:2] == source[:2], lambda act: imp.emit.reshape(act, shape))]
+    return [imp.emit.reshape(imp.emit.materialize(value), shape)]
 
 
 def gather(imp, node, inputs):
@@ -282,15 +300,24 @@ def concat(imp, node, inputs):
 
 
 def transpose(imp, node, inputs):
-    act = imp.emit.materialize(inputs[0])
-    rank = len(act.shape)
+    value = inputs[0]
+    source = value.shape if _pending(value) else imp.emit.materialize(value).shape
+    rank = len(source)
     perm = list(attributes(node).get("perm", reversed(range(rank))))
     if rank == 3:
         raise DoryError(f"{describe(node)}: transposing a 1-D (rank 3) tensor is not supported")
-    out_shape = tuple(act.shape[p] for p in perm)
-    elem = act.value.type.element_type
-    value = imp.emit.emit(qnn.TransposeOp(act.value, perm, imp.emit.tensor_type(out_shape, elem)))
-    return [Act(value, out_shape, collapse(act.lo, min), collapse(act.hi, max), act.is_int)]
+    if sorted(perm) != list(range(rank)):
+        raise DoryError(f"{describe(node)}: perm {perm} is not a permutation of {rank} axes")
+    out_shape = tuple(source[p] for p in perm)
+
+    def step(act: Act) -> Act:
+        elem = act.value.type.element_type
+        result = imp.emit.emit(qnn.TransposeOp(act.value, perm, imp.emit.tensor_type(out_shape, elem)))
+        return Act(result, out_shape, collapse(act.lo, min), collapse(act.hi, max), act.is_int)
+
+    if _pending(value):
+        return [_deferred(value, out_shape, perm[:2] == [0, 1], step)]
+    return [step(imp.emit.materialize(value))]
 
 
 def _global(handler):

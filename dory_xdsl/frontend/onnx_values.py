@@ -11,6 +11,9 @@ tensor (a conv input, a `Clip`, a graph result):
 - `Round`: `floor` or `trunc` (toward zero) of an `Expr`.
 - `PoolSum`: the window sums of an average pooling (the average is `PoolSum / count`).
 - `Padded`: an `Act` behind an ONNX `Pad`, waiting to be folded into its consumer.
+- `Reshaped`: a shape-only op (`Reshape`, `Flatten`, `Squeeze`, `Unsqueeze`, `Transpose`) applied
+  to a value that is not an integer tensor yet (a division waiting for its `Floor`): element-wise
+  ops after it act on the value before it, and the shape op runs once that is materialized.
 - `Const`: a constant array (initializers, `Constant` nodes).
 
 Per-channel vectors are numpy object arrays of Python ints (no overflow) with shape (C,) along
@@ -20,6 +23,7 @@ axis 1 of the tensor, or (1,) when uniform.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -92,6 +96,7 @@ class Expr:
     shape: tuple[int, ...]
     is_int: bool = False
     materialized: dict = field(default_factory=dict)
+    origin: str = ""  # the ONNX node that summed two tensors (for diagnostics), kept through rescaling
 
     def numerator_range(self) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.b, self.b
@@ -109,13 +114,13 @@ class Expr:
 
     def scaled(self, factor: np.ndarray) -> Expr:
         return normalized(Expr(tuple((t, a * factor) for t, a in self.terms), self.b * factor, self.d,
-                               self.shape, self.is_int))
+                               self.shape, self.is_int, origin=self.origin))
 
     def shifted(self, addend: np.ndarray) -> Expr:
-        return Expr(self.terms, self.b + addend * self.d, self.d, self.shape, self.is_int)
+        return Expr(self.terms, self.b + addend * self.d, self.d, self.shape, self.is_int, origin=self.origin)
 
     def divided(self, divisor: int) -> Expr:
-        return normalized(Expr(self.terms, self.b, self.d * divisor, self.shape, self.is_int))
+        return normalized(Expr(self.terms, self.b, self.d * divisor, self.shape, self.is_int, origin=self.origin))
 
     def plus(self, other: Expr) -> Expr:
         d = math.lcm(self.d, other.d)
@@ -129,7 +134,7 @@ class Expr:
             else:
                 terms.append((t, a * fb))
         return normalized(Expr(tuple(terms), self.b * fa + other.b * fb, d, self.shape,
-                               self.is_int or other.is_int))
+                               self.is_int or other.is_int, origin=self.origin or other.origin))
 
 
 def normalized(e: Expr) -> Expr:
@@ -140,7 +145,7 @@ def normalized(e: Expr) -> Expr:
     g = reduce(math.gcd, (abs(v) for v in values))
     if g <= 1:
         return e
-    return Expr(tuple((t, a // g) for t, a in e.terms), e.b // g, e.d // g, e.shape, e.is_int)
+    return Expr(tuple((t, a // g) for t, a in e.terms), e.b // g, e.d // g, e.shape, e.is_int, origin=e.origin)
 
 
 @dataclass(eq=False)
@@ -171,6 +176,15 @@ class Padded:
     ends: tuple[int, ...]
 
 
+@dataclass(eq=False)
+class Reshaped:
+    inner: object  # Expr, Round or PoolSum (element-wise ops apply to it)
+    shape: tuple[int, ...]  # the ONNX shape after the shape-only ops
+    apply: Callable[[Act], Act]  # the shape-only ops, on the materialized `inner`
+    keeps_channels: bool  # axis 1 after the ops is axis 1 before them (per-channel constants commute)
+    materialized: dict = field(default_factory=dict)
+
+
 def as_expr(value, is_int: bool | None = None) -> Expr:
     if isinstance(value, Expr):
         return value
@@ -192,5 +206,7 @@ def rounded(e: Expr, mode: str) -> Expr:
         if whole and len(whole) < len(e.terms):
             rest = tuple((t, a) for t, a in e.terms if any(v % e.d for v in a.tolist()))
             inner = rounded(normalized(Expr(rest, e.b, e.d, e.shape, e.is_int)), mode)
-            return Expr(tuple(whole), ZERO, 1, e.shape, e.is_int).plus(inner)
-    return as_expr(Round(e, mode), e.is_int)
+            return Expr(tuple(whole), ZERO, 1, e.shape, e.is_int, origin=e.origin).plus(inner)
+    result = as_expr(Round(e, mode), e.is_int)
+    result.origin = e.origin
+    return result

@@ -29,9 +29,12 @@ from xdsl.dialects.builtin import ModuleOp
 
 from dory_xdsl.errors import DoryError
 from dory_xdsl.analysis.interpreter import NCHW_TO_NHWC, NHWC_TO_NCHW, main_function
+from dory_xdsl.analysis.range_overflow import RangeOverflow
 
 _HEADER = re.compile(r"^\s*#?\s*(?P<name>.*?)\s*\(shape\s*\[(?P<shape>[^\]]*)\]\s*\)")
 _LAYER_FILE = re.compile(r"^out_layer(\d+)\.txt$")
+_CASE_INPUT = re.compile(r"^input_(\d+)\.txt$")
+_CASE_LAYER_FILE = re.compile(r"^out_(\d+)_layer(\d+)\.txt$")
 
 
 @dataclass
@@ -46,10 +49,11 @@ class GoldenTensor:
 
 @dataclass
 class GoldenSet:
-    """A golden folder: the network input and the layer outputs by DORY layer number."""
+    """One golden case: the network input and the layer outputs by DORY layer number."""
 
     input: GoldenTensor | None
     layers: dict[int, GoldenTensor]
+    case: str = ""  # "" for input.txt / out_layer<N>.txt, "<i>" for input_<i>.txt / out_<i>_layer<N>.txt
 
 
 def read_golden_file(path: str | Path) -> GoldenTensor:
@@ -82,20 +86,39 @@ def read_golden_file(path: str | Path) -> GoldenTensor:
 
 
 def read_golden_dir(folder: str | Path) -> GoldenSet:
-    """Read `input.txt` (optional) and every `out_layer<N>.txt` of a golden folder."""
+    """The first golden case of a folder (see `read_golden_cases`)."""
+    return read_golden_cases(folder)[0]
+
+
+def read_golden_cases(folder: str | Path) -> list[GoldenSet]:
+    """Every golden case of a folder: `input.txt` (optional) with `out_layer<N>.txt`, then each
+    `input_<i>.txt` with its `out_<i>_layer<N>.txt` (by case number)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DoryError(f"{folder}: golden folder does not exist")
-    layers = {}
+    layers: dict[str, dict[int, GoldenTensor]] = {}
+    inputs: dict[str, Path] = {}
     for path in folder.iterdir():
-        found = _LAYER_FILE.match(path.name)
-        if found:
-            layers[int(found.group(1))] = read_golden_file(path)
+        if found := _LAYER_FILE.match(path.name):
+            layers.setdefault("", {})[int(found.group(1))] = read_golden_file(path)
+        elif found := _CASE_LAYER_FILE.match(path.name):
+            layers.setdefault(str(int(found.group(1))), {})[int(found.group(2))] = read_golden_file(path)
+        elif found := _CASE_INPUT.match(path.name):
+            inputs[str(int(found.group(1)))] = path
     if not layers:
-        raise DoryError(f"{folder}: no out_layer<N>.txt golden files")
-    input_path = folder / "input.txt"
-    golden_input = read_golden_file(input_path) if input_path.exists() else None
-    return GoldenSet(golden_input, dict(sorted(layers.items())))
+        raise DoryError(f"{folder}: no out_layer<N>.txt or out_<i>_layer<N>.txt golden files")
+    for case in inputs:
+        if case not in layers:
+            raise DoryError(f"{inputs[case]}: no out_{case}_layer<N>.txt golden files for this input")
+    if (folder / "input.txt").exists():
+        inputs[""] = folder / "input.txt"
+    cases = []
+    for case in sorted(layers, key=lambda c: -1 if c == "" else int(c)):
+        if case and case not in inputs:
+            raise DoryError(f"{folder}: out_{case}_layer<N>.txt golden files without input_{case}.txt")
+        golden_input = read_golden_file(inputs[case]) if case in inputs else None
+        cases.append(GoldenSet(golden_input, dict(sorted(layers[case].items())), case))
+    return cases
 
 
 def input_order(golden: GoldenTensor, shape: tuple[int, ...]) -> str:
@@ -132,6 +155,11 @@ def golden_input_array(golden: GoldenTensor, shape: tuple[int, ...]) -> tuple[np
     return golden.values.reshape(shape), order
 
 
+def layer_file_stem(case: str, index: int) -> str:
+    """`out_layer<N>` or, for case i, `out_<i>_layer<N>`."""
+    return f"out_{case}_layer{index}" if case else f"out_layer{index}"
+
+
 @dataclass
 class Comparison:
     """Outcome of comparing one golden tensor with a computed layer output."""
@@ -143,14 +171,18 @@ class Comparison:
     differing: int
     max_diff: int
     note: str = ""
+    overflow: str = ""  # set when the golden values exceed the range the deployed tensor saturates to
+    case: str = ""  # the golden case (`GoldenSet.case`)
 
     @property
     def ok(self) -> bool:
-        return self.order is not None
+        return self.order is not None and not self.overflow
 
     def line(self) -> str:
         shape = "x".join(map(str, self.shape)) if self.shape else "?"
-        head = f"out_layer{self.index} ({self.golden.name}) {shape}"
+        head = f"{layer_file_stem(self.case, self.index)} ({self.golden.name}) {shape}"
+        if self.overflow:
+            return f"{head} {self.order}: RANGE OVERFLOW ({self.overflow})"
         if self.ok:
             return f"{head} {self.order}: OK"
         detail = self.note or f"{self.differing} differing elements, max |diff| {self.max_diff}"
@@ -164,17 +196,30 @@ def orders(array: np.ndarray) -> dict[str, np.ndarray]:
     return {"HWC": array.transpose(NCHW_TO_NHWC).reshape(-1), "CHW": array.reshape(-1)}
 
 
-def compare(index: int, golden: GoldenTensor, array: np.ndarray) -> Comparison:
-    """Compare golden values with `array` (NCHW when 4-D) in each candidate order."""
+def compare(index: int, golden: GoldenTensor, array: np.ndarray,
+            overflow: RangeOverflow | None = None) -> Comparison:
+    """Compare golden values with `array` (NCHW when 4-D) in each candidate order. With the
+    `overflow` of the layer (it saturates a wider ONNX range): a range overflow when the golden
+    values exceed the saturation range and match once saturated."""
     shape = tuple(array.shape)
     if array.size != golden.values.size:
         return Comparison(index, golden, shape, None, golden.values.size, 0,
                           f"{golden.values.size} golden values, layer output has {array.size}")
+    expected = golden.values
+    if overflow is not None:
+        expected = np.clip(golden.values, overflow.sat_lo, overflow.sat_hi)
     results = {}
     for name, flat in orders(array).items():
-        diff = np.abs(flat.astype(np.int64) - golden.values)
+        diff = np.abs(flat.astype(np.int64) - expected)
         results[name] = (int(np.count_nonzero(diff)), int(diff.max(initial=0)))
     matched = [name for name, (count, _) in results.items() if count == 0]
+    outside = int(np.count_nonzero(expected != golden.values))
+    if matched and outside:
+        vlo, vhi = int(golden.values.min()), int(golden.values.max())
+        return Comparison(index, golden, shape, "=".join(matched), outside, int(np.abs(expected - golden.values).max()),
+                          overflow=f"{outside} golden values outside [{overflow.sat_lo}, {overflow.sat_hi}], "
+                                   f"in [{vlo}, {vhi}]: {overflow.node} has no Clip and the deployed 8-bit tensor "
+                                   f"saturates them; all other values match")
     if matched:
         return Comparison(index, golden, shape, "=".join(matched), 0, 0)
     best = min(results, key=lambda name: results[name][0])
@@ -183,22 +228,36 @@ def compare(index: int, golden: GoldenTensor, array: np.ndarray) -> Comparison:
                       f"{count} differing elements in {best} order, max |diff| {worst}")
 
 
-def check_golden(layers: list[np.ndarray | None], golden: GoldenSet) -> list[Comparison]:
+def check_golden(layers: list[np.ndarray | None], golden: GoldenSet,
+                 overflows: list[tuple[RangeOverflow | None, set[int]] | None] | None = None) -> list[Comparison]:
     """One comparison per golden layer file; `layers[N]` is the output of DORY layer N (4-D in
-    NCHW), None when the model has no such layer."""
+    NCHW), None when the model has no such layer. `overflows[N]`: the overflow DORY layer N
+    records and the DORY numbers of the overflowing layers it reads (`range_overflow`)."""
     results = []
     for index, tensor in golden.layers.items():
         array = layers[index] if index < len(layers) else None
         if array is None:
             results.append(Comparison(index, tensor, None, None, tensor.values.size, 0,
-                                      f"the model has no DORY layer {index} ({len(layers)} layers)"))
+                                      f"the model has no DORY layer {index} ({len(layers)} layers)",
+                                      case=golden.case))
             continue
-        results.append(compare(index, tensor, array))
+        entry = overflows[index] if overflows and index < len(overflows) else None
+        own, sources = entry or (None, set())
+        result = compare(index, tensor, array, own)
+        if not result.ok and not result.overflow and sources:
+            where = ", ".join(layer_file_stem(golden.case, i) for i in sorted(sources))
+            detail = result.note or f"{result.differing} differing elements, max |diff| {result.max_diff}"
+            result.note = f"{detail}; downstream of the range overflow at {where}"
+        result.case = golden.case
+        results.append(result)
     return results
 
 
-def summary_line(results: list[Comparison]) -> str:
-    return f"golden: {sum(r.ok for r in results)}/{len(results)} tensors bit-exact"
+def summary_line(results: list[Comparison], cases: int = 1) -> str:
+    line = f"golden: {sum(r.ok for r in results)}/{len(results)} tensors bit-exact"
+    line += f" ({cases} cases)" if cases > 1 else ""
+    overflowing = sum(bool(r.overflow) for r in results)
+    return line + (f", {overflowing} range overflow{'s' * (overflowing > 1)}" if overflowing else "")
 
 
 def golden_inputs(module: ModuleOp, golden_dir: str | Path) -> list[np.ndarray]:
