@@ -184,6 +184,15 @@ def requant_shift(domain: str = "") -> Case:
     return Case(b.deeploy_model(*io, domain=domain), b.model(*io), _inputs(b))
 
 
+def requant_shift_signed() -> Case:
+    """Class 3, signed: `RequantShift(signed=1)` gives int8 activations read by the next conv."""
+    b = Calibrated(shape=(1, 3, 8, 8), seed=16)
+    y = b.requant_shift(b.conv("x", 3, 8), (8, 1, 1), (8, 1, 1), signed=1)
+    y = b.requant_shift(b.conv(y, 8, 4), (4,), (4,))
+    io = ([("x", list(b.shape))], [y])
+    return Case(b.deeploy_model(*io), b.model(*io), _inputs(b))
+
+
 def pool_shape_floor() -> Case:
     """Class 4: shape-only ops between an average pooling's pending division and its Floor:
     `GlobalAveragePool -> Flatten -> Floor -> MatMul`, and a second head through
@@ -251,5 +260,5 @@ def write_golden(folder, case: Case, layers: list[str], x: np.ndarray, prefix: s
         write_golden_file(folder / out, name, values[name].astype(np.int64))
 
 
-CASES = {"requant_shapes": requant_shapes, "requant_shift": requant_shift,
+CASES = {"requant_shapes": requant_shapes, "requant_shift": requant_shift, "requant_shift_signed": requant_shift_signed,
          "requant_shift_domain": lambda: requant_shift("com.example.deeploy"), "pool_shape_floor": pool_shape_floor}

@@ -1,10 +1,11 @@
 """Networks in the forms other exporters give them (issue 13): bit-exact on every engine.
 
 The graphs (`foreign_graphs`) reproduce what broke on integer networks from elsewhere:
-requantization constants of any shape (`[C]`, `[C,1,1]`, `[1,C,1,1]`, `[1]`, `[1,N]`), Deeploy's
-`RequantShift` node (default and custom domain), and shape-only ops between an average
-pooling's division and its `Floor`. The oracle is onnxruntime on float-exact graphs (for
-`RequantShift`, on its expansion into standard ops).
+requantization constants of any shape (`[C]`, `[C,1,1]`, `[1,C,1,1]`, `[1]`, `[1,N]`),
+Deeploy's `RequantShift` node (default and custom domain, unsigned and signed), shape-only ops
+between an average pooling's division and its `Floor`, DORY folders with several golden cases
+and a 2-bit signed input, values wider than 8 bits. The oracle is onnxruntime on float-exact
+graphs (for `RequantShift`, on its expansion into standard ops).
 """
 
 from __future__ import annotations
@@ -129,9 +130,9 @@ def test_every_golden_case_of_a_dory_folder_is_checked(dory_folders, engine, cap
     assert lines[-1] == "golden: 9/9 tensors bit-exact (3 cases)" and code == 0
 
 
-def test_two_bit_signed_input_declared_in_the_config(dory_folders, capsys):
-    """The reference engine; the lowering engines need signed activations (issue 13, class 2)."""
-    code, lines = _run_cases(dory_folders[2], "reference", capsys)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_two_bit_signed_input_declared_in_the_config(dory_folders, engine, capsys):
+    code, lines = _run_cases(dory_folders[2], engine, capsys)
     assert lines[0] == "config_network.json: input 2-bit signed [-2, 1]"
     assert lines[-1] == "golden: 9/9 tensors bit-exact (3 cases)" and code == 0
 
@@ -160,3 +161,4 @@ def test_golden_case_errors_are_one_line(dory_folders, tmp_path, capsys):
     (tmp_path / "four.json").write_text('{"n_inputs": 4}')
     assert main(["run", str(other / "model.onnx"), "--golden", str(other), "--config", str(tmp_path / "four.json")]) == 1
     assert capsys.readouterr().err == f"dory: error: {tmp_path / 'four.json'}: n_inputs is 4, {other} has 3 input_<i>.txt cases\n"
+
