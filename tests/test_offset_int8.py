@@ -1,8 +1,8 @@
 """Signed 8-bit activations (Deeploy / Quantlab int8 graphs): `qnn-offset-int8`, the engines'
 signed boundary (`signed_io`), input range checks, and `dory run` typing a float input by its data.
 
-The networks are `make_graph.int8_cnn` / `int8_residual` (int8 values in a float input, every
-requantization clipped to [-128, 127]); the oracle is onnxruntime on the float-exact graphs.
+The networks are `make_graph.int8_cnn` / `int8_residual` / `int8_avgpool` (int8 values in a
+float input, every requantization clipped to [-128, 127]); the oracle is onnxruntime on the float-exact graphs.
 Before signed activations were supported, the reference engine refused the input (`values in
 [-128, 127] do not fit uint8`) and the back end refused the `i8` layers.
 """
@@ -27,7 +27,7 @@ from dory_xdsl.transforms.qnn_offset_int8 import QnnOffsetInt8Pass, is_i8
 
 pytest.importorskip("onnxruntime")
 
-GRAPHS = {"int8_cnn": (1, 3, 8, 8), "int8_residual": (1, 4, 8, 8)}
+GRAPHS = {"int8_cnn": (1, 3, 8, 8), "int8_residual": (1, 4, 8, 8), "int8_avgpool": (1, 2, 6, 6)}
 
 
 @pytest.fixture(scope="module", params=sorted(GRAPHS))

@@ -15,7 +15,9 @@ Ops reading an offset activation `u = v + 128`:
   zero padding of `v` is 128 in `u`: a padded conv gets its padding explicitly
   (`constant_pad`: a `qnn.concat` of blocks filled with 128) and convolves without padding;
 - requant: `lambda -= 128*k`; add: `add_a -= 128*mul_a` (and b): the same 32-bit side values;
-- avgpool: padding made explicit as for conv, then `sum_v = sum_u - 128*kh*kw`: `add -= 128*mul`;
+- avgpool: padding made explicit as for conv, then `sum_v = sum_u - 128*kh*kw`: `add -= 128*mul`
+  (when the result needs a negative add, which `pulp_nn_avgpool`'s unsigned arithmetic cannot
+  take: a depthwise conv with weights 1 computes the window sum and an exact requant divides);
 - maxpool, reshape, transpose, slice, concat: the bytes move; the result is offset too.
 Ops producing an `i8` result produce the `ui8` byte instead: requant and fused conv/linear
 `lambda += 128 << shift`, add `add_a += 128 << (shift + shift_a)`, avgpool `add += 128 << shift`,
@@ -44,7 +46,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from dory_xdsl.analysis.constant_pad import pad_with_constant
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
-from dory_xdsl.semantics.onnx_requant import RequantRangeError, requant_constants
+from dory_xdsl.semantics.onnx_requant import RequantRangeError, requant_constants, scaled_floor_by_mul_shift
 from dory_xdsl.tensors import dense_attr
 from dory_xdsl.transforms.qnn_widen_requant import accumulator_bounds, type_range, value_ranges
 
@@ -324,7 +326,43 @@ class _FunctionRewrite:
             props["hi"] = qnn.int_prop(op.hi.value.data + OFFSET)
             result_type = _ui8(op.result.type)
         props["add"] = qnn.int_prop(add)
+        if add < 0 or mul < 0:  # pulp_nn_avgpool computes unsigned: a window-sum conv instead
+            self.window_sum_conv(op, x, props, result_type, signed_out)
+            return
         self.replace(op, qnn.AvgPoolOp.create(operands=[x], result_types=[result_type], properties=props),
+                     signed_out)
+
+    def window_sum_conv(self, op: qnn.AvgPoolOp, x: SSAValue, props, result_type, signed_out: bool) -> None:
+        """`clip((sum*mul // count + add) >> shift)` = `clip(floor((mul*sum + add*count) /
+        (count << shift)))` with a negative term: a depthwise conv with weights 1 (the window
+        sum, >= 0 on offset bytes) and an exact requant of it (`scaled_floor_by_mul_shift`)."""
+        kh, kw = op.kernel.get_values()
+        mul, add, shift = (props[n].value.data for n in ("mul", "add", "shift"))
+        lo, hi = props["lo"].value.data, props["hi"].value.data
+        t = x.type
+        layout = op.layout.data
+        channels = t.get_shape()[1 if layout == "nchw" else 3]  # type: ignore[union-attr]
+        count = kh * kw
+        w_shape = (channels, 1, kh, kw) if layout == "nchw" else (channels, kh, kw, 1)
+        weight = self.constant(np.ones(w_shape, dtype=np.int8))
+        out_shape = list(op.result.type.get_shape())  # type: ignore[union-attr]
+        xlo, xhi = type_range(x)
+        pads = list(props["pads"].get_values())
+        sum_lo = count * min(xlo, 0) if any(pads) else count * xlo
+        sum_hi = count * max(xhi, 0) if any(pads) else count * xhi
+        conv = qnn.Conv2dOp(x, weight, TensorType(IntegerType(32), out_shape), strides=op.strides.get_values(),
+                            pads=pads, dilations=(1, 1), group=channels, layout=layout)
+        acc = self.emit(conv)
+        d, b = count << shift, add * count
+        try:
+            m, s = scaled_floor_by_mul_shift([1], [mul * sum_lo + b], [mul * sum_hi + b], d, lo, hi)
+            consts = requant_constants([mul * m[0]], [b * m[0]], s, [sum_lo], [sum_hi])
+        except RequantRangeError as error:
+            raise _fail(op, str(error)) from None
+        dtype = np.int32 if consts.bits == 32 else np.int64
+        k, lam = self.constant(np.array(consts.k, dtype=dtype)), self.constant(np.array(consts.lam, dtype=dtype))
+        axis = 1 if layout == "nchw" else 3
+        self.replace(op, qnn.RequantOp(acc, k, lam, qnn.RequantAttr(consts.shift, lo, hi), axis, result_type),
                      signed_out)
 
     def move(self, op: Operation) -> None:

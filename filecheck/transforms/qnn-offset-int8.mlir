@@ -62,3 +62,21 @@ func.func @main(%x: tensor<1x4x2x2xui8>) -> tensor<1x4x1x1xui8> {
 // CHECK-LABEL: func.func @main(%x: tensor<1x4x2x2xui8>) -> tensor<1x4x1x1xui8>
 // CHECK-NEXT:    [[P:%.*]] = qnn.maxpool %x {{.*}} : (tensor<1x4x2x2xui8>) -> tensor<1x4x1x1xui8>
 // CHECK-NEXT:    func.return [[P]]
+
+// -----
+
+// An average pooling whose offset form needs a negative add (mul 20 > 2^shift: add = 0 - 128*20 +
+// (128 << 4) = -512), which pulp_nn_avgpool cannot take: the window sum as a depthwise conv with
+// weights 1, then an exact requant: floor(5*sum_v / 16) + 128 = (5*sum_u - 512) >> 4.
+func.func @main(%x: tensor<1x2x2x2xi8>) -> tensor<1x2x1x1xi8> {
+  %p = qnn.avgpool %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, layout = "nchw", mul = 20 : i64, add = 0 : i64, shift = 4 : i64, lo = -128 : i64, hi = 127 : i64} : (tensor<1x2x2x2xi8>) -> tensor<1x2x1x1xi8>
+  func.return %p : tensor<1x2x1x1xi8>
+}
+
+// CHECK-LABEL: func.func @main(%x: tensor<1x2x2x2xui8>) -> tensor<1x2x1x1xui8>
+// CHECK-NEXT:    [[W:%.*]] = qnn.constant dense<1> : tensor<2x1x2x2xi8>
+// CHECK-NEXT:    [[S:%.*]] = qnn.conv2d %x, [[W]] {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 2 : i64, layout = "nchw"} : tensor<1x2x2x2xui8>, tensor<2x1x2x2xi8> -> tensor<1x2x1x1xi32>
+// CHECK-NEXT:    [[K:%.*]] = qnn.constant dense<5> : tensor<1xi32>
+// CHECK-NEXT:    [[L:%.*]] = qnn.constant dense<-512> : tensor<1xi32>
+// CHECK-NEXT:    [[Y:%.*]] = qnn.requant [[S]], [[K]], [[L]] {requant = #qnn.requant<shift = 4, clip = [0, 255]>, axis = 1 : i64} : (tensor<1x2x1x1xi32>, tensor<1xi32>, tensor<1xi32>) -> tensor<1x2x1x1xui8>
+// CHECK-NEXT:    func.return [[Y]]

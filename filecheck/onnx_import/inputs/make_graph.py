@@ -208,8 +208,25 @@ def int8_residual() -> onnx.ModelProto:
     return b.model([("x", [1, 4, 8, 8])], [b.signed_requant(y, 10, rank=2, shift=10)])
 
 
+def int8_avgpool() -> onnx.ModelProto:
+    """Deeploy style int8: a dilated padded conv, a padded average pooling requantized with a
+    multiplier above its divisor (20/16: on offset bytes its add is negative, which
+    pulp_nn_avgpool cannot take), a Gemm."""
+    b = GraphBuilder(opset=11, seed=9)
+    y = b.op("Conv", ["x", b.weights((6, 2, 3, 3))], kernel_shape=[3, 3], pads=[2, 2, 2, 2], dilations=[2, 2],
+             strides=[1, 1], group=1)
+    y = b.signed_requant(y, 6, shift=10)
+    y = b.op("AveragePool", [y], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], count_include_pad=1)
+    y = b.op("Mul", [y, b.constant_node(20.0, np.float32)])
+    y = b.clip(b.op("Floor", [b.op("Div", [y, b.constant_node(16.0, np.float32)])]), -128.0, 127.0)
+    y = b.op("Gemm", [b.op("Flatten", [y], axis=1), b.weights((5, 6 * 6 * 6)), b.const(b.rng.integers(-50, 50, size=5))],
+             transB=1)
+    return b.model([("x", [1, 2, 6, 6])], [b.signed_requant(y, 5, rank=2, shift=13)])
+
+
 GRAPHS = {f.__name__: f for f in (conv_requant, conv_div_not_pow2, quantlab_chain, pad_dw_gemm_sigmoid, residual,
-                                  residual_wide, quantlab_add, avgpool_tcn1d, heads, int8_cnn, int8_residual)}
+                                  residual_wide, quantlab_add, avgpool_tcn1d, heads, int8_cnn, int8_residual,
+                                  int8_avgpool)}
 
 
 def shuffled(model: onnx.ModelProto, seed: int = 1) -> onnx.ModelProto:
