@@ -69,6 +69,8 @@ from dory_xdsl.dialects.dory_kernels import (  # noqa: F401 (the dialect's publi
     ConvOp,
     DepthwiseLess4Op,
     DepthwiseOp,
+    HWC_TO_CHW_PARAMS,
+    HwcToChwOp,
     KERNEL_OPS,
     KernelOp,
     LinearOp,

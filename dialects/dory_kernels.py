@@ -428,6 +428,40 @@ class AddRequantOp(KernelOp):
             raise VerifyException(f"clip [{p['lo']}, {p['hi']}] is not a non-empty range within [0, 255]")
 
 
+HWC_TO_CHW_PARAMS = ("rows", "cols", "chans", "top", "left", "dst_rows", "dst_cols")
+
+
+@irdl_op_definition
+class HwcToChwOp(KernelOp):
+    """`dory_hwc_to_chw`: the cores transpose a depthwise input tile in L1, from the fetched HWC
+    region (`rows x cols x chans`, dense, at `in`) to the CHW tile the depthwise kernel reads
+    (`chans x dst_rows x dst_cols` at `out`, the region at row `top` and column `left`, zeros
+    around it). Not a PULP-NN function: a `static` C helper of the generated `network.c`, run
+    SPMD (each core every NUM_CORES-th channel). It lets the DMA move the tile in a few long
+    lines instead of one 1-byte-line gather per channel."""
+
+    name = "dory.hwc_to_chw"
+    C_FUNCTION: ClassVar[str] = "dory_hwc_to_chw"
+    BUFFERS: ClassVar[tuple[tuple[str, bool], ...]] = (("in", False), ("out", False))
+    PARAMS: ClassVar[tuple[str, ...]] = HWC_TO_CHW_PARAMS
+    C_ARGS: ClassVar[tuple[str, ...]] = ("in", "out", *PARAMS)
+    in_ = operand_def(IndexType())
+    out = operand_def(IndexType())
+    rows = opt_prop_def(IntegerAttr)
+    cols = opt_prop_def(IntegerAttr)
+    chans = opt_prop_def(IntegerAttr)
+    top = opt_prop_def(IntegerAttr)
+    left = opt_prop_def(IntegerAttr)
+    dst_rows = opt_prop_def(IntegerAttr)
+    dst_cols = opt_prop_def(IntegerAttr)
+
+    def check_params(self, p: Mapping[str, Mixed]) -> None:
+        known = {name: value for name, value in p.items() if isinstance(value, int)}
+        for size, start, extent in (("rows", "top", "dst_rows"), ("cols", "left", "dst_cols")):
+            if all(n in known for n in (size, start, extent)) and known[start] + known[size] > known[extent]:
+                raise VerifyException(f"{size} {known[size]} at {start} {known[start]} overflow {extent} {known[extent]}")
+
+
 POOL_DIMS = (
     "dim_im_in_x", "dim_im_in_y", "ch_im_in", "dim_im_out_x", "dim_im_out_y", "dim_kernel_x",
     "dim_kernel_y", "padding_t", "padding_b", "padding_l", "padding_r", "stride_x", "stride_y",
@@ -478,6 +512,6 @@ class AvgPoolOp(_PoolBase):
 
 
 KERNEL_OPS: tuple[type[KernelOp], ...] = (
-    ConvOp, PointwiseOp, DepthwiseOp, DepthwiseLess4Op, LinearOp, LinearOut32Op, AddOp, AddRequantOp, MaxPoolOp,
+    ConvOp, PointwiseOp, DepthwiseOp, DepthwiseLess4Op, LinearOp, LinearOut32Op, AddOp, AddRequantOp, HwcToChwOp, MaxPoolOp,
     AvgPoolOp,
 )

@@ -162,6 +162,8 @@ class DmaStartOp(_TransferOp, IRDLOperation):
             raise VerifyException(f"dory.dma_start: dir must be one of {DIRECTIONS}, got \"{self.dir.data}\"")
         if size is not None and not 1 <= size <= DMA_MAX_BYTES:
             raise VerifyException(f"dory.dma_start: size {size} is not in [1, {DMA_MAX_BYTES}]")
+        if size is not None and not self.is_2d and size > DMA_MAX_LINE:
+            raise VerifyException(f"dory.dma_start: a 1-D command of {size} B (must be < 32768: use 2-D lines)")
         if self.is_2d:
             for what, value in (("line", length), ("stride", stride)):
                 if value is not None and not 1 <= value <= DMA_MAX_LINE:

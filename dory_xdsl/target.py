@@ -40,16 +40,22 @@ class DmaLimits:
     """Per-command limits of the cluster DMA (bytes)."""
 
     max_bytes: int = 65_535  # one command moves at most this many bytes
+    max_bytes_1d: int = 32_767  # a 1-D command must be < 32,768 B (MCHAN v6; GAP-8's runtime splits larger ones)
     max_line: int = 32_767  # 2-D line length must be < 32,768
     max_stride: int = 32_767  # 2-D L2 stride must be < 32,768
     counters: int = 16  # MCHAN transfer counters: commands outstanding at once (the 17th stalls the core)
+
+    @property
+    def max_line_1d(self) -> int:
+        """The longest contiguous line one command moves (1-D, or a line of a 2-D command)."""
+        return min(self.max_bytes, self.max_bytes_1d)
 
     def transfer_ok(self, size: int, line: int, stride: int) -> bool:
         """Whether one command (1-D when `line == size`) respects the limits."""
         if size < 1 or size > self.max_bytes:
             return False
         if line == size:
-            return True
+            return size <= self.max_bytes_1d
         return 0 < line <= self.max_line and 0 < stride <= self.max_stride and size % line == 0
 
 

@@ -20,6 +20,7 @@ from dory_xdsl.tiling.tile_exprs import (
     TileSpace,
     channel_slice_copy,
     check_against_tiles,
+    copy_plan,
     input_copy,
     output_copy,
     tile_exprs,
@@ -122,3 +123,15 @@ def test_row_tiles_of_a_padded_conv(tile):
     assert [e.h.pad_lo.at(t) for t in range(n)] == [1] + [0] * (n - 1)
     assert [e.h.pad_hi.at(t) for t in range(n)] == [0] * (n - 1) + [1]
     assert sum(e.h.size.at(t) for t in range(n)) == 8
+
+
+def test_contiguous_lines_stay_below_the_1d_command_limit():
+    """A contiguous copy of 32,768 B or more is not one 1-D command (the MCHAN's limit): 40 weight
+    slices of 1,024 B become one 2-D command of 1,024 B lines; 20 of them stay one 1-D command."""
+    space = TileSpace(2)
+    channels = space.select(space.eq(space.t, 0), 40, 20)
+    plan = copy_plan([(channels, 1024, space.const(1024))], 1024, space.t * 40_960, space.const(0), DmaLimits(), "w")
+    assert plan.loops == () and plan.command.two_d
+    assert (plan.command.line.value, plan.command.stride, list(plan.command.size.values)) == (1024, 1024, [40_960, 20_480])
+    small = copy_plan([(space.const(20), 1024, space.const(1024))], 1024, space.const(0), space.const(0), DmaLimits(), "w")
+    assert not small.command.two_d and small.command.size.value == 20_480

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dory_xdsl.semantics import kernels
 from dory_xdsl.tiling.layer_geometry import LayerGeometry
 from dory_xdsl.target import GAP8, DmaLimits
 from dory_xdsl.tiling.tiles import (
@@ -102,7 +103,7 @@ def check_tiling(g: LayerGeometry, sizes: TileSizes) -> None:
                 assert lo == hi and lo in (0, k // 2)
             else:
                 assert zlo == zhi == 0
-        # input DMA: L2 HWC -> dense L1 tile (CHW for depthwise)
+        # input DMA: L2 HWC -> dense L1 tile (depthwise: the fetched region, transposed to CHW afterwards)
         l1 = np.full(in_size, -1)
         writes = np.zeros(in_size, dtype=np.int64)
         apply(list(input_copy(g, tile, GAP8).transfers()), l2_in, l1, True, writes, GAP8.dma)
@@ -111,8 +112,13 @@ def check_tiling(g: LayerGeometry, sizes: TileSizes) -> None:
         zt, zl, _, _ = tile.zeros
         region = l2_in_hwcb[tile.in_h[0]:tile.in_h[1], tile.in_w[0]:tile.in_w[1], tile.in_c[0]:tile.in_c[1]]
         expect[zt:zt + region.shape[0], zl:zl + region.shape[1]] = region
-        if g.kind == "depthwise":
-            expect = expect.transpose(2, 0, 1, 3)
+        if g.kind == "depthwise":  # the cores' transposition adds the zero rows/columns
+            chw = np.where(expect < 0, 0, expect).transpose(2, 0, 1, 3)
+            fetched = l1[:region.size].reshape(region.shape)
+            got = np.stack([kernels.hwc_to_chw(fetched[..., b], top=zt, left=zl, out_hw=(rows, cols))
+                            for b in range(ab)], axis=-1)
+            assert np.array_equal(got, chw)
+            expect = region
         n = expect.size
         assert np.array_equal(l1[:n], expect.reshape(-1))
         assert (l1[n:] == -1).all() and writes.max(initial=0) <= 1

@@ -46,15 +46,17 @@ constant.
 DMA: each copy (input, output, weights/bias/k/lambda slices) is one command shape valid on
 every tile (`tile_exprs.copy_plan`: 1-D/2-D commands within the GAP-8 limits, dimensions merged
 or grouped only where that holds on all tiles), repeated by inner `scf.for` loops where the
-plan has loops (e.g. the CHW gather of a depthwise input, one command per channel), with
+plan has loops (e.g. one command per row when both channels and columns are cut), with
 per-tile sizes as `index` operands of `dory.dma_start`. A copy that is empty on some tiles is
 guarded by an `scf.if`. The plans, and which tiles perform each copy, are
 `dory_xdsl.tiling.layer_dma.layer_plans` (the compile report counts the same). Channels: one per
 buffer ("in", "in2", "weights", "bias", "k", "lambda", "out"). Per iteration:
 
     wait for this tile's inputs / parameters
+    [depthwise: the cores transpose the fetched HWC input into the kernel's CHW buffer]
     if t+1 < N: start tile t+1's input (and, when t+1 starts a channel tile, its parameters)
-                into the buffers' other copy                                (double buffers)
+                into the buffers' other copy                                (double buffers;
+                the depthwise input buffer too: the transposition freed it)
     [wait out (single out copy)];  kernel call;  [wait out of tile t-1 (two out copies)]
     start this tile's output (it overlaps the next tile's compute)
     if t+1 < N: start tile t+1's fetches into single-copy buffers

@@ -191,6 +191,8 @@ class _Machine:
             line = stride = size
         if not 1 <= size <= dory.DMA_MAX_BYTES:
             raise EngineError(f"DMA of {size} B is outside [1, {dory.DMA_MAX_BYTES}] B")
+        if not op.is_2d and size > DmaLimits().max_bytes_1d:
+            raise EngineError(f"1-D DMA of {size} B: the MCHAN's 1-D commands are < 32,768 B")
         if op.is_2d and not (1 <= line <= dory.DMA_MAX_LINE and 1 <= stride <= dory.DMA_MAX_STRIDE
                              and size % line == 0):
             raise EngineError(f"2-D DMA line {line} / stride {stride} / size {size} outside the GAP-8 limits")
@@ -320,6 +322,11 @@ class _Machine:
         def optional(name: str, count: int, dtype) -> np.ndarray | None:
             return region(name, count, dtype) if name in offsets else None
 
+        if isinstance(op, dory.HwcToChwOp):  # a transposition inside the tile, not a kernel call
+            shape = (p["rows"], p["cols"], p["chans"])
+            x = region("in", shape[0] * shape[1] * shape[2], shape=shape)
+            write("out", kernels.hwc_to_chw(x, top=p["top"], left=p["left"], out_hw=(p["dst_rows"], p["dst_cols"])))
+            return
         self.calls += 1
         rq = {32: np.int32, 64: np.int64}.get(p.get("requant_bits", 32), np.int32)
         if isinstance(op, (dory.ConvOp, dory.PointwiseOp, dory.DepthwiseOp, dory.DepthwiseLess4Op)):

@@ -12,7 +12,8 @@ Conventions (mirroring the C arguments):
   variant) or `int64` (64-bit variant) per output channel and only read on the batch-norm path;
 - the output tile size is given explicitly (`out_hw`), as in the C call.
 
-`add_requant` models the generated C helper `dory_add_requant` (plain C, not PULP-NN).
+`add_requant` and `hwc_to_chw` model the generated C helpers `dory_add_requant` and
+`dory_hwc_to_chw` (plain C, not PULP-NN).
 
 Quirks modelled: the int16 truncation of the `out_mult` (relu-only) path, `flag_batch_norm`
 alone being ignored, CHW depthwise input, unsigned avgpool requant arithmetic, and the max pool
@@ -122,6 +123,18 @@ def add_requant(x1, x2, **params: int) -> np.ndarray:
     """`dory_add_requant` (the generated C helper, not PULP-NN): exactly `qnn.add` with the nine
     parameters `mul_a, add_a, shift_a, mul_b, add_b, shift_b, shift, lo, hi` (clip in [0, 255])."""
     return ref.add(np.asarray(x1), np.asarray(x2), **params).astype(np.uint8)
+
+
+def hwc_to_chw(x, *, top: int, left: int, out_hw: tuple[int, int]) -> np.ndarray:
+    """`dory_hwc_to_chw` (the generated C helper, not PULP-NN): the (H, W, C) tile `x` as CHW at
+    rows [top, top + H) and columns [left, left + W) of a zero (C, *out_hw) tile."""
+    x = np.asarray(x)
+    rows, cols, chans = x.shape
+    if top + rows > out_hw[0] or left + cols > out_hw[1]:
+        raise ValueError(f"hwc_to_chw: a {rows}x{cols} tile at ({top}, {left}) overflows {out_hw}")
+    out = np.zeros((chans, *out_hw), dtype=x.dtype)
+    out[:, top:top + rows, left:left + cols] = x.transpose(2, 0, 1)
+    return out
 
 
 def maxpool(x, *, kernel_hw, out_hw, pads, strides):

@@ -80,6 +80,7 @@ class LayerPlans:
     output: SymbolicCopy | None
     params: dict[str, SymbolicCopy | None]  # per-channel parameters present, in PARAMETER_ORDER
     fixed_input: bool  # the input tile is fetched once, for tile 0
+    transposed_input: bool  # depthwise: the fetched HWC tile is transposed to CHW in L1 by the cores
     starts_channel_tile: Expr  # true on the first tile of a channel tile: its parameters are fetched
     starts_row: Expr  # true on the first tile of a row of tiles: an input in L3 gets its window
     window_l3: Expr  # byte offset in L3 of the tile's input window (an input in L3)
@@ -124,6 +125,7 @@ def layer_plans(g: LayerGeometry, sizes: TileSizes, limits: DmaLimits) -> LayerP
         params={name: channel_slice_copy(e, name, per_channel[name], limits, g.name)
                 for name in PARAMETER_ORDER if name in per_channel},
         fixed_input=n == 1 or (not g.channels_tied and nh == nw == 1),
+        transposed_input=g.kind == "depthwise",
         starts_channel_tile=e.space.eq(e.space.t % (nh * nw), 0).named("starts_c_tile"),
         # unnamed: expressions are shared, and a name sticks (the lowering names these when it uses them)
         starts_row=e.space.eq(e.space.t % nw, 0),
@@ -190,7 +192,7 @@ def channel_commands(plans: LayerPlans) -> dict[str, list[int]]:
     return per_tile
 
 
-def schedule_events(plans: LayerPlans, copies: dict[str, int]) -> Iterator[tuple[str, str, int]]:
+def schedule_events(plans: LayerPlans, copies: dict[str, int], double_buffer: bool) -> Iterator[tuple[str, str, int]]:
     """("start", channel, tile) / ("wait", channel, -1) in the order `convert-qnn-to-dory` emits
     them (its docstring's tile schedule); `copies` is the number of L1 copies of each buffer."""
     n = plans.exprs.space.n
@@ -198,7 +200,7 @@ def schedule_events(plans: LayerPlans, copies: dict[str, int]) -> Iterator[tuple
     params, inputs = list(plans.params), list(plans.inputs)
     refetch = c_count > 1 and bool(params)
     params_double = refetch and copies.get(params[0], 1) == 2
-    input_double = not plans.fixed_input and copies.get("in", 1) == 2
+    input_double = not plans.fixed_input and (copies.get("in", 1) == 2 or (plans.transposed_input and double_buffer))
 
     def prefetch(t: int, double: bool) -> Iterator[tuple[str, str, int]]:
         fetch_in = not plans.fixed_input and input_double == double
@@ -248,7 +250,7 @@ def dma_queues(g: LayerGeometry, sizes: TileSizes, target: Target, double_buffer
     copies = {b.name: len(b.offsets) for b in l1_layout(g, sizes, target, double_buffer).buffers}
     pending = dict.fromkeys(per_tile, 0)
     peak = 0
-    for kind, ch, t in schedule_events(plans, copies):
+    for kind, ch, t in schedule_events(plans, copies, double_buffer):
         if kind == "wait":
             pending[ch] = 0
         elif per_tile[ch][t]:

@@ -18,7 +18,8 @@ lowering emits each once). `check_against_tiles` compares the values with `enume
 so the loop computes exactly the tiles `dory_xdsl.tiling.tiles` defines.
 
 `copy_plan` is the per-tile DMA splitting of `tiles.plan_copy` decided once for all tiles:
-dimensions are merged or grouped into 2-D commands only where that is legal on every tile, so
+dimensions are merged (into contiguous lines of at most `DmaLimits.max_line_1d`, the 1-D
+command limit) or grouped into 2-D commands only where that is legal on every tile, so
 one command shape (with per-tile sizes) serves the whole loop. It may use a few more commands
 than `tiles.plan_copy` on the odd border tile (e.g. a one-row tile that `plan_copy` merges);
 the bytes moved are the same.
@@ -377,7 +378,7 @@ def copy_plan(dims: Sequence[Dim], elem_bytes: int, l2_base: Expr, l1_base: Expr
     for extent, s2, s1 in reversed(dims):
         inner, is2, is1 = merged[0]
         mergeable = (extent.values == 1) | ((s2 == inner.values * is2) & (s1.values == inner.values * is1.values))
-        if holds(mergeable):
+        if holds(mergeable) and holds(extent.values * inner.values <= limits.max_line_1d):
             merged[0] = (extent * inner, is2, is1)
         else:
             merged.insert(0, (extent, s2, s1))
@@ -399,15 +400,15 @@ def copy_plan(dims: Sequence[Dim], elem_bytes: int, l2_base: Expr, l1_base: Expr
 
 
 def input_copy(g: LayerGeometry, e: TileExprs, limits: DmaLimits) -> SymbolicCopy | None:
-    """`tiles.input_copy` of the current tile: L2 HWC input -> L1 (CHW for depthwise, else HWC)."""
+    """`tiles.input_copy` of the current tile: L2 HWC input -> L1 HWC (depthwise: dense, no zeros)."""
     s, ab = e.space, g.act_bytes
     rows, cols, chans = e.h.l1_extent, e.w.l1_extent, e.in_chans
     fh, fw = e.h.fetched, e.w.fetched
     l2_base = ((e.h.in_start * g.w + e.w.in_start) * g.cin + e.in_c0) * ab
-    if g.kind == "depthwise":
-        dims: list[Dim] = [(chans, ab, rows * cols * ab), (fh, g.w * g.cin * ab, cols * ab),
-                           (fw, g.cin * ab, s.const(ab))]
-        l1_base = (e.h.zero_lo * cols + e.w.zero_lo) * ab
+    if g.kind == "depthwise":  # the fetched HWC region, dense: the cores transpose it to CHW in L1
+        dims: list[Dim] = [(fh, g.w * g.cin * ab, fw * chans * ab), (fw, g.cin * ab, chans * ab),
+                           (chans, ab, s.const(ab))]
+        l1_base = s.const(0)
     else:
         dims = [(fh, g.w * g.cin * ab, cols * chans * ab), (fw, g.cin * ab, chans * ab), (chans, ab, s.const(ab))]
         l1_base = (e.h.zero_lo * cols + e.w.zero_lo) * chans * ab

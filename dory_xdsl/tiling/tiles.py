@@ -20,11 +20,15 @@ Tiling scheme
   not `(0, 0)` or `(K//2, K//2)`, the padding is *materialised*: the L1 input tile includes the
   zero rows/columns (`Tile.zeros`, which the lowering must clear before the DMA) and the kernel
   is called with no padding on that axis. The depthwise kernel gives wrong pixels otherwise.
-- Depthwise reads its input tile as CHW (one gather per channel during the DMA) and may read 2 B
-  past its end: its input buffer gets `target.depthwise_input_slack` extra bytes.
+- Depthwise reads its input tile as CHW and may read 2 B past its end. The DMA moves the fetched
+  HWC region densely into `in` (a few long lines, not one 1-byte-line gather per channel); the
+  cluster cores then transpose it into `in_chw` (the zero rows/columns of the symmetric-padding
+  rule included), which gets `target.depthwise_input_slack` extra bytes. Both have one copy: the
+  transposition frees `in` for the next tile's DMA before the kernel runs.
 
 L1 buffers (bytes per copy; every copy starts `target.l1_alignment`-aligned):
-  in (in2 for add)   l1_rows * l1_cols * cin_tile * act_bytes  (+ slack for depthwise)
+  in (in2 for add)   l1_rows * l1_cols * cin_tile * act_bytes
+  in_chw             the same + slack (depthwise only; single copy, as its `in`)
   out                rows * cols * c * out_bytes
   weights            c * weights_per_channel * weight_bytes
   bias, k, lambda    c * bias_bytes, c * requant_bytes each (when present)
@@ -39,8 +43,8 @@ DMA splitting (decided here, used by the lowering): a copy between an L2 tensor 
 dense L1 tile is reduced to contiguous *lines* (adjacent dimensions merged when both sides are
 contiguous). Lines of the next dimension are grouped into 2-D commands (L2 side strided, L1
 contiguous) when line < 32,768 and stride < 32,768, as many lines per command as fit 65,535 B;
-otherwise each line is a 1-D command, and a line longer than 65,535 B is cut into 65,535 B
-chunks. Remaining dimensions become loops. Hence every tile shape is reachable within the DMA
+otherwise each line is a 1-D command, and a line of 32,768 B or more (the 1-D command limit) is
+cut into 32,767 B chunks. Remaining dimensions become loops. Hence every tile shape is reachable within the DMA
 limits: the limits never constrain the tile search, they only add commands.
 """
 
@@ -55,6 +59,7 @@ from dory_xdsl.tiling.layer_geometry import LayerGeometry
 from dory_xdsl.target import DEPTHWISE_LESS_4, DmaLimits, Target
 
 SYMMETRIC_PAD_KINDS = ("depthwise", "avgpool")
+DEPTHWISE_CHW = "in_chw"  # the depthwise kernel's CHW input, transposed in L1 from the fetched HWC tile
 
 
 # ----------------------------------------------------------------------------- one axis
@@ -191,18 +196,24 @@ class BufferSpec:
 def l1_buffer_specs(g: LayerGeometry, target: Target, h: Any, w: Any, c: Any,
                     ops: Arith) -> list[BufferSpec]:
     """The L1 buffers of a tiling; h, w, c are `AxisStats` or the solver's equivalent."""
-    cores = target.num_cores
-    single_tile = ops.all_one(h.count, w.count, c.count)
-    fixed_input = single_tile if g.channels_tied else ops.all_one(h.count, w.count)
-    one_channel_tile = ops.all_one(c.count)
+    fixed_input = ops.all_one(h.count, w.count, c.count) if g.channels_tied else ops.all_one(h.count, w.count)
     cin_tile = c.tile if g.channels_tied else g.cin
     in_size = h.l1_extent * w.l1_extent * cin_tile * g.act_bytes
-    if g.kind == "depthwise":
-        in_size = in_size + target.depthwise_input_slack
+    if g.kind == "depthwise":  # HWC as fetched, then transposed to CHW (zeros included) by the cores
+        chw = BufferSpec(DEPTHWISE_CHW, in_size + target.depthwise_input_slack, True)
+        return [BufferSpec("in", in_size, True), chw, *_output_and_parameter_specs(g, target, h, w, c, ops)]
     specs = [BufferSpec("in", in_size, fixed_input)]
     if g.kind == "add":
         specs.append(BufferSpec("in2", in_size, fixed_input))
-    specs.append(BufferSpec("out", h.tile * w.tile * c.tile * g.out_bytes, single_tile))
+    return specs + _output_and_parameter_specs(g, target, h, w, c, ops)
+
+
+def _output_and_parameter_specs(g: LayerGeometry, target: Target, h: Any, w: Any, c: Any,
+                                ops: Arith) -> list[BufferSpec]:
+    cores = target.num_cores
+    single_tile = ops.all_one(h.count, w.count, c.count)
+    one_channel_tile = ops.all_one(c.count)
+    specs = [BufferSpec("out", h.tile * w.tile * c.tile * g.out_bytes, single_tile)]
     if g.weights_per_channel:
         specs.append(BufferSpec("weights", c.tile * (g.weights_per_channel * g.weight_bytes),
                                 one_channel_tile))
@@ -393,7 +404,7 @@ def plan_copy(dims: Sequence[tuple[int, int, int]], elem_bytes: int, l2_base: in
                 body.append(Transfer(l2_base + k * s2, l1_base + k * line, r * line,
                                      line if r > 1 else r * line, s2 if r > 1 else r * line))
     if not body:
-        body = _chunks_1d(l2_base, l1_base, line, limits.max_bytes)
+        body = _chunks_1d(l2_base, l1_base, line, limits.max_line_1d)
     return CopyPlan(tuple(merged), tuple(body))
 
 
@@ -411,7 +422,7 @@ class Window:
 
 
 def input_copy(g: LayerGeometry, tile: Tile, target: Target, window: Window | None = None) -> CopyPlan:
-    """L2 input tensor (HWC) -> the tile's L1 input buffer (CHW for depthwise, else HWC).
+    """L2 input tensor (HWC) -> the tile's L1 input buffer (HWC; depthwise: the fetched region, dense).
 
     With a `window`, the L2 side is that window of the input tensor (offsets relative to it)."""
     ab = g.act_bytes
@@ -420,9 +431,9 @@ def input_copy(g: LayerGeometry, tile: Tile, target: Target, window: Window | No
     fh, fw = tile.in_h[1] - tile.in_h[0], tile.in_w[1] - tile.in_w[0]
     r0, c0, cin = (0, 0, g.cin) if window is None else (window.rows[0], window.channels[0], window.num_channels)
     l2_base = (((tile.in_h[0] - r0) * g.w + tile.in_w[0]) * cin + tile.in_c[0] - c0) * ab
-    if g.kind == "depthwise":
-        dims = [(chans, ab, rows * cols * ab), (fh, g.w * cin * ab, cols * ab), (fw, cin * ab, ab)]
-        l1_base = (zt * cols + zl) * ab
+    if g.kind == "depthwise":  # the fetched HWC region, dense (transposed to CHW in L1 afterwards)
+        dims = [(fh, g.w * cin * ab, fw * chans * ab), (fw, cin * ab, chans * ab), (chans, ab, ab)]
+        l1_base = 0
     else:
         dims = [(fh, g.w * cin * ab, cols * chans * ab), (fw, cin * ab, chans * ab), (chans, ab, ab)]
         l1_base = (zt * cols + zl) * chans * ab

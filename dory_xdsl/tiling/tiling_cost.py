@@ -21,6 +21,7 @@ from dory_xdsl.tiling.tiles import IntArith, l1_buffer_specs, l1_total, paramete
 DORY_BONUS = 1_000_000
 BONUS_MODULUS = {"h": 8, "w": 2, "c": 4}  # DORY's bonus per axis: tile % modulus == 0
 MIN_PIXELS = 16  # DORY's bonus: at least this many output pixels per tile
+TRANSPOSE_CYCLES_PER_BYTE = 3  # the cores' HWC -> CHW transposition of a depthwise input tile (load, store, index)
 
 
 class IntOps(IntArith):
@@ -78,18 +79,24 @@ def cycles_formula(g: LayerGeometry, target: Target, h: Any, w: Any, c: Any, com
     tiles = h.count * w.count * c.count
     in_fetch = h.fetched * w.fetched
     row_bytes = g.cin * g.act_bytes * g.num_inputs
+    # HWC copies are one (2-D) command per tile, except when both the channels and the columns
+    # are cut: then one per row (lines of the channel tile, `tile_exprs.copy_plan`)
+    whole_rows = ops.all_one(c.count)
+    whole_lines = ops.all_one(w.count)
+    per_row = ops.ite(whole_rows, tiles, ops.ite(whole_lines, tiles, h.fetched * w.count * c.count))
+    out_cmds = ops.ite(whole_rows, tiles, ops.ite(whole_lines, tiles, g.h_out * w.count * c.count))
     if g.channels_tied:
         in_bytes = in_fetch * row_bytes
-        in_cmds = tiles * g.num_inputs
+        in_cmds = per_row * g.num_inputs
     else:
         fixed = ops.all_one(h.count, w.count)
         in_bytes = ops.ite(fixed, in_fetch, in_fetch * c.count) * row_bytes
         in_cmds = ops.ite(fixed, 1, tiles) * g.num_inputs
-    if g.kind == "depthwise":  # CHW gather: one command per channel (and per row if cut)
-        in_cmds = ops.ite(ops.all_one(w.count), h.count * g.cin, h.fetched * w.count * g.cin)
+    if g.kind == "depthwise":
+        compute = compute + ops.div_ceil(in_bytes * TRANSPOSE_CYCLES_PER_BYTE, target.num_cores)  # HWC -> CHW in L1
     params = parameter_bytes_per_channel(g)
     fixed_bytes = g.cout * sum(params.values()) + g.output_elements * g.out_bytes
-    commands = in_cmds + tiles + c.count * len(params)
+    commands = in_cmds + out_cmds + c.count * len(params)
     dma = ops.div_ceil(in_bytes + fixed_bytes, target.dma_bytes_per_cycle) + commands * target.dma_latency_cycles
     overhead = tiles * target.tile_overhead_cycles
     if not double_buffer:

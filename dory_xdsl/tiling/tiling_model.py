@@ -51,10 +51,13 @@ Objectives
   terms are left out).
 - `cost`: minimise modelled cycles. DMA = ceil(bytes / 8) + 10 per command, bytes summed over the
   whole tile grid (input halos per tile, the input re-fetched for every channel tile unless it is
-  stationary, weights once per channel tile, the output once); compute = for the axis the kernel
+  stationary, weights once per channel tile, the output once); commands: one per copy of a tile,
+  except one per row for HWC activations cut along both channels and columns (lines of the
+  channel tile); compute = for the axis the kernel
   parallelises (rows or channels) the sum over tiles of ceil(extent / cores) rounds times the
   rest of the work divided by the per-core throughput of the kernel (`Target.speeds`), so
-  imbalanced tiles cost what they cost; plus a fixed overhead per tile. With double buffering the
+  imbalanced tiles cost what they cost (depthwise: plus the cores' HWC -> CHW transposition of
+  every fetched input byte); plus a fixed overhead per tile. With double buffering the
   pipeline approximation is max(total DMA, total compute) + first input load + last output
   store + overheads (it equals the sum over tiles of max(dma, compute) when the tiles are
   uniform); without, DMA + compute + overheads.

@@ -117,54 +117,54 @@ func.func @main(%x: tensor<1x7x8x4xui8>) -> tensor<1x7x8x4xui8> {
 // -----
 
 // Depthwise 3x3 pad 1 tiled into row tiles of 3: the first tile's top padding (1, 0) and the last
-// tile's bottom padding (0, 1) are not symmetric, so they become zero rows in L1 (dory.zero under
-// an scf.if) and the kernel gets no vertical padding; the CHW input is gathered per channel.
+// tile's bottom padding (0, 1) are not symmetric, so they become zero rows in L1 and the kernel gets
+// no vertical padding. The DMA moves the fetched HWC rows densely (whole rows of all channels: one
+// contiguous command per tile, no per-channel gather); after the wait the cores transpose them to the
+// kernel's CHW buffer (dory.hwc_to_chw writes the zero rows too), which frees the input buffer for the
+// next tile's DMA before the kernel call.
 func.func @main(%x: tensor<1x7x5x4xui8>) -> tensor<1x7x5x4xui8> {
   %w = qnn.constant dense<1> : tensor<4x3x3x1xi8>
   %k = qnn.constant dense<1> : tensor<4xi32>
   %l = qnn.constant dense<0> : tensor<4xi32>
-  %c = qnn.conv2d %x, %w scale(%k, %l : tensor<4xi32>, tensor<4xi32>) {dory.tiling = #dory.tiling<tile = [3, 5, 4], count = [3, 1, 1], l1 = 540, budget = 1000, double_buffer = true, objective = "cost", cycles = 1, proved = true, solve_us = 1>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 4 : i64, layout = "nhwc", requant = #qnn.requant<shift = 3, clip = [0, 255]>} : tensor<1x7x5x4xui8>, tensor<4x3x3x1xi8> -> tensor<1x7x5x4xui8>
+  %c = qnn.conv2d %x, %w scale(%k, %l : tensor<4xi32>, tensor<4xi32>) {dory.tiling = #dory.tiling<tile = [3, 5, 4], count = [3, 1, 1], l1 = 536, budget = 1000, double_buffer = true, objective = "cost", cycles = 1, proved = true, solve_us = 1>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 4 : i64, layout = "nhwc", requant = #qnn.requant<shift = 3, clip = [0, 255]>} : tensor<1x7x5x4xui8>, tensor<4x3x3x1xi8> -> tensor<1x7x5x4xui8>
   func.return %c : tensor<1x7x5x4xui8>
 }
 
 // CHECK:      func.func @layer0_depthwise(
-// CHECK:      dory.zero %l1[%{{.*}}] {size = 100}
+// CHECK-SAME: dory.l1_buffers = {in = array<i64: 100, 0>, in_chw = array<i64: 104, 100>, out = array<i64: 60, 204, 264>,
+// CHECK-SAME: dory.dma_queues = {weights = 1 : i64, k = 1 : i64, lambda = 1 : i64, in = 1 : i64, out = 1 : i64}
+// CHECK-NOT:  dory.zero
+// CHECK:      dory.dma_start %in[%{{.*}}], %l1[%{{.*}}] {size = 80, length = 80, stride = 80, dir = "l2_to_l1", channel = "in"}
 // CHECK:      scf.for %t = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:        dory.dma_wait {channel = "lambda"}
+// CHECK:        dory.hwc_to_chw %l1 (in = %{{.*}}, out = [[CHW:%.*]]) {rows = %h_fetch, cols = 5, chans = 4, top = %h_zero_lo, left = 0, dst_rows = %h_l1, dst_cols = 5}
+// CHECK-NEXT:   %t_next = arith.addi %t, %{{.*}} : index
 // CHECK:        scf.if %has_next {
-// CHECK:          %next_h_zero_lo = arith.maxsi %{{.*}}, %{{.*}} : index
-// CHECK:          %next_h_zero_hi = arith.maxsi %{{.*}}, %{{.*}} : index
-// CHECK:          %next_in_l1_bytes = arith.muli %{{.*}}, %{{.*}} : index
-// CHECK:          %next_has_zeros = arith.cmpi slt, %{{.*}}, %{{.*}} : index
-// CHECK-NEXT:     scf.if %next_has_zeros {
-// CHECK-NEXT:       dory.zero %l1[%next_in_l1] {size = %next_in_l1_bytes}
-// CHECK-NEXT:     }
-// CHECK:          scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
-// CHECK:            dory.dma_start %in[%{{.*}}], %l1[%{{.*}}] {size = %next_in_bytes, length = 1, stride = 4, dir = "l2_to_l1", channel = "in"}
-// CHECK:        dory.depthwise %l1 (in = %in_l1, {{.*}}) {out_mult = 1, out_shift = 3, dim_in_x = 5, dim_in_y = %h_l1, ch_in = 4, dim_out_x = 5, dim_out_y = %h_size, ch_out = 4, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 0, padding_y_bottom = 0, padding_x_left = 1, padding_x_right = 1, stride_x = 1, stride_y = 1,
+// CHECK:          dory.dma_start %in[%next_in_ext], %l1[%{{.*}}] {size = %next_in_bytes, length = %next_in_bytes, stride = %next_in_bytes, dir = "l2_to_l1", channel = "in"}
+// CHECK-NEXT:   }
+// CHECK:        dory.depthwise %l1 (in = [[CHW]], {{.*}}) {out_mult = 1, out_shift = 3, dim_in_x = 5, dim_in_y = %h_l1, ch_in = 4, dim_out_x = 5, dim_out_y = %h_size, ch_out = 4, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 0, padding_y_bottom = 0, padding_x_left = 1, padding_x_right = 1, stride_x = 1, stride_y = 1,
+// CHECK-NOT:  dory.zero
 
 // -----
 
 // A single tile, hence no tile loop: depthwise 3x3 stride 2, whose top padding (1) differs from the
-// bottom one (0) at this size, so the zero row is materialised in L1 (dory.zero) and the kernel gets no vertical padding; the CHW input
-// is gathered by one 2-D command per channel in an scf.for loop.
+// bottom one (0) at this size, so the zero row is materialised in L1 and the kernel gets no vertical
+// padding; the whole input is one contiguous command, transposed with one zero row on top.
 func.func @main(%x: tensor<1x6x5x4xui8>) -> tensor<1x3x3x4xui8> {
   %w = qnn.constant dense<1> : tensor<4x3x3x1xi8>
   %k = qnn.constant dense<1> : tensor<4xi64>
   %l = qnn.constant dense<0> : tensor<4xi64>
-  %c = qnn.conv2d %x, %w scale(%k, %l : tensor<4xi64>, tensor<4xi64>) {dory.tiling = #dory.tiling<tile = [3, 3, 4], count = [1, 1, 1], l1 = 472, budget = 900, double_buffer = true, objective = "cost", cycles = 871, proved = true, solve_us = 1>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 4 : i64, layout = "nhwc", requant = #qnn.requant<shift = 3, clip = [0, 255]>} : tensor<1x6x5x4xui8>, tensor<4x3x3x1xi8> -> tensor<1x3x3x4xui8>
+  %c = qnn.conv2d %x, %w scale(%k, %l : tensor<4xi64>, tensor<4xi64>) {dory.tiling = #dory.tiling<tile = [3, 3, 4], count = [1, 1, 1], l1 = 612, budget = 900, double_buffer = true, objective = "cost", cycles = 871, proved = true, solve_us = 1>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 4 : i64, layout = "nhwc", requant = #qnn.requant<shift = 3, clip = [0, 255]>} : tensor<1x6x5x4xui8>, tensor<4x3x3x1xi8> -> tensor<1x3x3x4xui8>
   func.return %c : tensor<1x3x3x4xui8>
 }
 
 // CHECK:      func.func @layer0_depthwise(%l1: memref<900xi8>, %in: memref<1x6x5x4xui8>, %weights: memref<4x3x3xi8>, %k: memref<4xi64>
-// CHECK-NOT:  scf.for %t
-// CHECK:      dory.zero %l1[%{{.*}}] {size = 140}
-// CHECK-NEXT: scf.for [[C:%.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
-// CHECK-NEXT:   [[LOC:%.*]] = arith.muli [[C]], %{{.*}} : index
-// CHECK-NEXT:   [[L1OFF:%.*]] = arith.addi %{{.*}}, [[LOC]] : index
-// CHECK-NEXT:   dory.dma_start %in[[[C]]], %l1[[[L1OFF]]] {size = 30, length = 1, stride = 4, dir = "l2_to_l1", channel = "in"}
-// CHECK-NEXT: }
-// CHECK-NOT:  scf.for %t
-// CHECK:      dory.depthwise %l1 (in = %{{.*}}, bufferC = %{{.*}}, out = %{{.*}}, weights = %{{.*}}, k = %{{.*}}, lambda = %{{.*}}) {out_mult = 1, out_shift = 3, dim_in_x = 5, dim_in_y = 7, ch_in = 4, dim_out_x = 3, dim_out_y = 3, ch_out = 4, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 0, padding_y_bottom = 0, padding_x_left = 1, padding_x_right = 1, stride_x = 2, stride_y = 2, flag_relu = 1, flag_batch_norm = 1, requant_bits = 64}
+// CHECK-NOT:  scf.for
+// CHECK:      dory.dma_start %in[%{{.*}}], %l1[%{{.*}}] {size = 120, length = 120, stride = 120, dir = "l2_to_l1", channel = "in"}
+// CHECK:      dory.dma_wait {channel = "lambda"}
+// CHECK-NEXT: dory.hwc_to_chw %l1 (in = %{{.*}}, out = [[CHW:%.*]]) {rows = 6, cols = 5, chans = 4, top = 1, left = 0, dst_rows = 7, dst_cols = 5}
+// CHECK-NEXT: dory.depthwise %l1 (in = [[CHW]], bufferC = %{{.*}}, out = %{{.*}}, weights = %{{.*}}, k = %{{.*}}, lambda = %{{.*}}) {out_mult = 1, out_shift = 3, dim_in_x = 5, dim_in_y = 7, ch_in = 4, dim_out_x = 3, dim_out_y = 3, ch_out = 4, dim_kernel_x = 3, dim_kernel_y = 3, padding_y_top = 0, padding_y_bottom = 0, padding_x_left = 1, padding_x_right = 1, stride_x = 2, stride_y = 2, flag_relu = 1, flag_batch_norm = 1, requant_bits = 64}
+// CHECK-NOT:  scf.for
 
 // -----
 

@@ -27,7 +27,7 @@ from dory_xdsl.tensors import element_type
 from dory_xdsl.tiling.layer_dma import DMA_QUEUES, INPUT_BUFFERS, L3_QUEUES, dma_queues, layer_plans
 from dory_xdsl.tiling.layer_dma import PARAMETER_ORDER as PARAM_ORDER
 from dory_xdsl.tiling.tile_exprs import Expr, SymbolicCopy, copy_plan
-from dory_xdsl.tiling.tiles import L1Layout, TileSizes, l1_layout, parameter_bytes_per_channel, spans_for
+from dory_xdsl.tiling.tiles import DEPTHWISE_CHW, L1Layout, TileSizes, l1_layout, parameter_bytes_per_channel, spans_for
 from dory_xdsl.transforms.qnn_to_dory.emitter import Leaf, _Body, _Emitter, memref_of
 
 L3_ATTR = "dory.l3"  # set by qnn-l3-tile on a layer that streams its parameters from L3
@@ -188,7 +188,7 @@ class _LayerLowering:
         new_channel_tile = plans.starts_channel_tile
         refetch_params = c_count > 1 and bool(self.param_names)
         params_double = refetch_params and self.copies(self.param_names[0]) == 2
-        input_double = not fixed_input and self.copies("in") == 2
+        input_double = not fixed_input and (self.copies("in") == 2 or (plans.transposed_input and self.double_buffer))
         inputs = [INPUT_BUFFERS[i] for i in range(len(self.inputs))]
 
         def prefetch(leaf: Leaf, double: bool) -> None:
@@ -214,6 +214,8 @@ class _LayerLowering:
         def tile(leaf: Leaf) -> None:
             for name in [*inputs, *self.param_names]:
                 self.body.emit(dory.DmaWaitOp(name))
+            if plans.transposed_input:  # frees the input buffer for the next tile's DMA
+                self.transpose(leaf)
             prefetch(leaf, True)
             if self.copies("out") == 1 and n > 1:
                 self.body.emit(dory.DmaWaitOp("out"))
@@ -282,9 +284,26 @@ class _LayerLowering:
             self.body.emit(dory.L3StartOp(self.params[name], ext, self.chunks[name], loc, size=size, length=size,
                                           stride=size, dir="l3_to_l2", channel=L3_CHANNEL))
 
+    def transpose(self, leaf: Leaf) -> None:
+        """Depthwise: the cores transpose the fetched HWC tile into the kernel's CHW buffer (with
+        the materialised zero rows/columns)."""
+        e = self.e
+
+        def v(x: Expr) -> int | SSAValue:
+            return self.emitter.mixed(x, leaf)
+
+        buffers = {"in": self.emitter.value(self.slot("in"), leaf),
+                   "out": self.emitter.value(self.slot(DEPTHWISE_CHW), leaf)}
+        params = {"rows": v(e.h.fetched), "cols": v(e.w.fetched), "chans": v(e.in_chans), "top": v(e.h.zero_lo),
+                  "left": v(e.w.zero_lo), "dst_rows": v(e.h.l1_extent.named("h_l1")),
+                  "dst_cols": v(e.w.l1_extent.named("w_l1"))}
+        self.body.emit(dory.HwcToChwOp(self.l1, buffers, params))
+
     def fetch_inputs(self, leaf: Leaf) -> None:
         e, g = self.e, self.g
         zeros = e.h.zero_lo + e.h.zero_hi + e.w.zero_lo + e.w.zero_hi
+        if self.plans.transposed_input:  # the transposition writes the zeros
+            zeros = e.space.const(0)
         size = e.h.l1_extent * e.w.l1_extent * e.in_chans * g.act_bytes
         for i, value in enumerate(self.inputs):
             name = INPUT_BUFFERS[i]
@@ -396,7 +415,7 @@ class _LayerLowering:
         pt, pl, pb, pr = (v(x) for x in (e.h.pad_lo, e.w.pad_lo, e.h.pad_hi, e.w.pad_hi))
         buffers = {"out": at(self.slot("out"))}
         for i in range(len(self.inputs)):
-            buffers[INPUT_BUFFERS[i]] = at(self.slot(INPUT_BUFFERS[i]))
+            buffers[INPUT_BUFFERS[i]] = at(self.slot(DEPTHWISE_CHW if self.plans.transposed_input else INPUT_BUFFERS[i]))
         for name in self.param_names:
             buffers[name] = at(self.slot(name))
         for scratch in ("im2col", "bufferC"):
