@@ -29,6 +29,7 @@ def test_golden_bit_exact_with_multi_tile_layers(network, capsys):
     tiles = int(host.split(" layers, ")[1].split(" with")[0])
     dma_in = int(host.split("DMA L2->L1 ")[1].split(" B")[0])
     assert tiles >= 1 and dma_in > 100_000
+    assert 1 <= int(host.split(" commands, at most ")[1].split(" outstanding")[0]) <= 16
 
 
 def test_input_output_match_the_reference_engine(network, tmp_path, capsys):
@@ -58,3 +59,5 @@ def test_shared_dory_networks_bit_exact(model, capsys):
     total = len(list(model.parent.glob("out_layer*.txt")))
     assert out[-1] == f"golden: {total}/{total} tensors bit-exact"
     assert code == 0
+    host = next(line for line in out if line.startswith("host:"))  # the runtime's MCHAN counter model
+    assert 1 <= int(host.split(" commands, at most ")[1].split(" outstanding")[0]) <= 16

@@ -42,5 +42,9 @@ def test_mobilenet_runs_bit_exact_within_the_l2_budget(width, resolution, reserv
     assert "golden: 29/29 tensors bit-exact" in out
     (app,) = compiled
     assert app.l2_bytes <= budget
+    # at most 16 cluster-DMA commands outstanding: the report, and the host runtime's count
+    host = next(line for line in out.splitlines() if line.startswith("host:"))
+    peak = int(host.split(" commands, at most ")[1].split(" outstanding")[0])
+    assert peak == max(x.dma_peak for x in app.report.layers) <= 16
     streamed = [f for f in app.files["network.c"].decode().splitlines() if "stays in L3 (streamed)" in f]
     assert streamed  # some parameters are read from L3 while their layer runs

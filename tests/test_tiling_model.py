@@ -44,11 +44,12 @@ def test_memory_formula_depthwise_by_hand() -> None:
     g = LayerGeometry("depthwise", 8, 8, 16, 16, 3, 3, (2, 2), (0, 0, 1, 1), requant_bits=32)
     layout = l1_layout(g, TileSizes(2, 4, 16), GAP8)
     # rows: tiles need input rows [0,5) and [4,8)+1 zero row -> 5; cols: [0,8)+1 zero col -> 9;
-    # CHW input 5*9*16 + 4 B slack; bufferC 8*(3*5+3).
+    # fetched HWC input (bounded by the L1 extent) 5*9*16, one copy; CHW input the same + 4 B slack,
+    # one copy; bufferC 8*(3*5+3).
     sizes = {b.name: b.size for b in layout.buffers}
-    assert sizes == {"in": 5 * 9 * 16 + 4, "out": 128, "weights": 144, "k": 64, "lambda": 64,
+    assert sizes == {"in": 5 * 9 * 16, "in_chw": 5 * 9 * 16 + 4, "out": 128, "weights": 144, "k": 64, "lambda": 64,
                      "bufferC": 8 * (3 * 5 + 3)}
-    assert layout.total == 724 * 2 + 128 * 2 + 144 + 64 + 64 + 144
+    assert layout.total == 720 + 724 + 128 * 2 + 144 + 64 + 64 + 144
 
 
 def test_alignment_of_buffers() -> None:

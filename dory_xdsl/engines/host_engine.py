@@ -183,8 +183,8 @@ def host_result(app, l1_bytes: int) -> EngineResult:
     out_args = list(main.body.block.args)[count_inputs(main):]
     outputs = [_array(raw, arg.type) for raw, arg in zip(run.outputs, out_args)]  # type: ignore[arg-type]
     print(f"host: {len(out_types)} layers, {app.multi_tile_layers} with more than one tile; "
-          f"DMA L2->L1 {run.dma_in} B, L1->L2 {run.dma_out} B ({run.dma_commands} commands); "
-          f"L3 read {run.l3_read} B / {run.l3_reads} reqs, write {run.l3_write} B / {run.l3_writes} reqs")
+          f"DMA L2->L1 {run.dma_in} B, L1->L2 {run.dma_out} B ({run.dma_commands} commands, at most "
+          f"{max(run.dma_peaks, default=0)} outstanding); L3 read {run.l3_read} B / {run.l3_reads} reqs, write {run.l3_write} B / {run.l3_writes} reqs")
     return EngineResult(outputs, layers)
 
 
