@@ -13,7 +13,8 @@ the result is the same on every CPU (no SIMD kernel, no float accumulation).
   (the window sum rounded half away from zero); with a rescale (TFLite has no such op) the
   real mean `zp_out + scale_in * (mean - zp_in) / scale_out` rounded half up, computed with
   exact rationals;
-- `Flatten` / `Reshape` move integers.
+- `Pad` pads the integers (of a quantized tensor with its constant, of a dequantized one with
+  the real constant quantized with the tensor's parameters); `Flatten` / `Reshape` move integers.
 
 The TFLM primitives are `dory_xdsl.semantics.qdq_requant`'s (`quantize_multiplier`,
 `tflite_multiply_array`, checked against their gemmlowp definitions in test_qdq_requant) and
@@ -121,6 +122,8 @@ def _visit(node, args, env):
         return Pending("mean", (x, sums, count))
     if op == "Add":
         return Pending("sum", (_real(args[0]), _real(args[1])))
+    if op == "Pad":
+        return _pad(args)
     if op in ("Flatten", "Reshape"):
         x = _real(args[0]) if isinstance(args[0], Pending) else args[0]
         if op == "Flatten":
@@ -131,6 +134,28 @@ def _visit(node, args, env):
         moved = Q(x.q.reshape(shape), x.scale, x.zp, x.signed)
         return Pending("real", (moved,)) if isinstance(args[0], Pending) else moved
     raise NotImplementedError(f"oracle: {op}")
+
+
+def _pad(args) -> Q | Pending:
+    """`Pad` of the integers (a quantized tensor, padded with the constant as it is) or of the
+    dequantized reals (padded with the real constant, which TFLite's PADV2 holds quantized with
+    the tensor's parameters: the integer `zp + constant / scale`)."""
+    x, pads = args[0], [int(v) for v in args[1]]
+    rank = len(pads) // 2
+    widths = list(zip(pads[:rank], pads[rank:]))
+    value = args[2] if len(args) > 2 else None
+    if isinstance(x, Q):
+        fill = 0 if value is None else int(np.asarray(value).reshape(-1)[0])
+        return Q(np.pad(x.q, widths, constant_values=fill), x.scale, x.zp, x.signed)
+    q = _real(x)
+    if value is None:
+        real = 0.0
+    elif isinstance(value, Weights):
+        real = float(value.scale[0]) * (int(value.values.reshape(-1)[0]) - int(value.zp[0]))
+    else:
+        real = float(np.asarray(value).reshape(-1)[0])
+    fill = q.zp + round(real / q.scale)
+    return Pending("real", (Q(np.pad(q.q, widths, constant_values=fill), q.scale, q.zp, q.signed),))
 
 
 def _real(value) -> Q:

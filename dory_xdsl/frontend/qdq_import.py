@@ -13,7 +13,8 @@ integer-graph import: one `func.func @main` over integer tensors, made of the sa
   `clip((k*acc + lambda) >> shift)` (zero points, bias corrections and rounding in lambda,
   64-bit constants when needed: see `qdq_requant`); `Relu` / `Clip` become the clip bounds;
   `Add` of two activations -> `qnn.add`, `AveragePool` -> `qnn.avgpool`, `MaxPool` ->
-  `qnn.maxpool`; `Reshape`/`Flatten`/`Transpose` move integer tensors.
+  `qnn.maxpool`; `Reshape`/`Flatten`/`Transpose` move integer tensors; `Pad` folds into the
+  conv reading it or becomes a `qnn.concat` with constant blocks (`qdq_pad`).
 - int8 tensors live in the unsigned domain of the PULP-NN kernels (`ui8` holding value + 128,
   zero points shifted accordingly), graph inputs and results included: `@main` records the
   offsets in `qnn.input_offsets` / `qnn.output_offsets` (128 for an int8 tensor, 0 for uint8):
@@ -30,6 +31,7 @@ QDQ, asymmetric weights, ...) raise a one-line `DoryError` naming the node.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -38,7 +40,6 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, ModuleOp, StringAttr, TensorType, f64
 from xdsl.ir import Block, Region
 
-from dory_xdsl.analysis.constant_pad import pad_with_constant
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
 from dory_xdsl.frontend.onnx_emit import UI8, Emitter
@@ -47,6 +48,7 @@ from dory_xdsl.frontend.integer_graph import DROPPED_ATTR, Importer
 from dory_xdsl.frontend.onnx_layers import LAYER_HANDLERS, _pool_geometry
 from dory_xdsl.frontend.onnx_values import Act, Const, vec
 from dory_xdsl.frontend.qdq_emit import QuantizeEmitter
+from dory_xdsl.frontend.qdq_pad import materialize_pad, on_pad, pad_conv_input
 from dory_xdsl.frontend.qdq_values import (
     PENDING,
     Accum,
@@ -205,7 +207,7 @@ class QdqImporter(Importer):
             else:
                 raise DoryError(f"{describe(node)}: op '{op}' is not supported in a QDQ graph "
                                 "(float ops must be Conv, MatMul, Gemm, Add, AveragePool, MaxPool, "
-                                "Relu, Clip, Reshape, Flatten, Transpose or a final Softmax)")
+                                "Relu, Clip, Pad, Reshape, Flatten, Transpose or a final Softmax)")
         inputs = [self.value(n) if n else None for n in node.input]
         self.env[node.output[0]] = handler(node, inputs)
 
@@ -257,6 +259,11 @@ class QdqImporter(Importer):
         x = inputs[0]
         if isinstance(x, SoftmaxOf):
             return SoftmaxOut(x.src.q, scale, zp, x.node)
+        if isinstance(x, Real) and x.q.pad is not None:  # a pending Pad on its way to a conv
+            q = x.q
+            if _unclamped(x) and q.scale == scale and q.zp - q.offset == zp and q.signed == signed:
+                return dataclasses.replace(q, name=node.output[0])
+            x = Real(materialize_pad(self, q), x.lo, x.hi)
         if not isinstance(x, PENDING):
             raise DoryError(f"{describe(node)}: QuantizeLinear of a tensor that is not computed from "
                             "dequantized values")
@@ -308,31 +315,9 @@ class QdqImporter(Importer):
         bias = None
         if len(inputs) > 2 and inputs[2] is not None:
             bias = self._bias(node, inputs[2], x.scale, w_scales)
-        x, node = self._pad_with_zero_point(node, x)
+        x, node = pad_conv_input(self, node, x)
         act = LAYER_HANDLERS["Conv"](self, node, [x.act, Const(w)] + ([Const(bias)] if bias is not None else []))[0]
         return self._accum(act, x, w.reshape(w.shape[0], -1), w_scales, bias is not None)
-
-    def _pad_with_zero_point(self, node, x: QTensor) -> tuple[QTensor, onnx.NodeProto]:
-        """TFLite pads a conv input with its zero point (real 0), the kernels with 0: when the
-        zero point is not 0 in the IR domain, pad explicitly (`constant_pad`: `qnn.concat` of
-        constant blocks filled with the zero point) and convolve without padding."""
-        pads = list(_attr(node, "pads", []))
-        if x.zp == 0 or not any(pads):
-            return x, node
-        if len(x.act.shape) != 4 or len(pads) != 4:
-            raise DoryError(f"{describe(node)}: padding a 1-D input with a non-zero zero point is not supported")
-        act = x.act
-        value = pad_with_constant(act.value, pads, x.zp, (2, 3), self.emit.emit)
-        shape = tuple(value.type.get_shape())  # type: ignore[union-attr]
-        lo, hi = act.bounds()
-        padded = Act(value, shape, vec([min(lo, x.zp)]), vec([max(hi, x.zp)]))
-        copy = onnx.NodeProto()
-        copy.CopyFrom(node)
-        for attr in copy.attribute:
-            if attr.name == "pads":
-                del attr.ints[:]
-                attr.ints.extend([0, 0, 0, 0])
-        return QTensor(padded, x.scale, x.zp, x.offset, x.signed, x.name), copy
 
     def on_MatMul(self, node, inputs):
         x = self._real_input(node, inputs[0])
@@ -449,6 +434,9 @@ class QdqImporter(Importer):
 
     def on_identity(self, node, inputs):
         return inputs[0]
+
+    def on_Pad(self, node, inputs):
+        return on_pad(self, node, inputs)
 
     def on_QLinearConv(self, node, inputs):
         return self._qlinear(node, inputs, "Conv", bias_index=8)

@@ -5,7 +5,7 @@ importer never materializes those reals. It keeps, for each ONNX tensor:
 
 - `QTensor`: a quantized tensor that exists in the IR (`real = scale * (v - zp)` for the IR
   value `v`; `offset` = IR value minus ONNX value: 128 for an int8 tensor held as `ui8`, the
-  unsigned domain of the PULP-NN kernels, else 0);
+  unsigned domain of the PULP-NN kernels, else 0), possibly behind a `PendingPad`;
 - `Real`: the dequantized view of a `QTensor`, optionally clamped (`Relu`, `Clip`);
 - `RealConst`: a dequantized initializer (weights, bias) with per-axis scales;
 - `Accum`: a conv / linear accumulator `real[c] = in_scale * w_scale[c] * (acc + offset[c])`;
@@ -26,6 +26,16 @@ import numpy as np
 from dory_xdsl.frontend.onnx_values import Act
 
 
+@dataclass(frozen=True)
+class PendingPad:
+    """An ONNX `Pad` of a quantized tensor not yet in the IR: folded into the padding of the
+    conv that reads it when `value` is the zero point, else concatenated explicitly."""
+
+    begins: tuple[int, ...]  # per ONNX dimension
+    ends: tuple[int, ...]
+    value: int  # the IR value padded with
+
+
 @dataclass(eq=False)
 class QTensor:
     act: Act
@@ -34,6 +44,7 @@ class QTensor:
     offset: int
     signed: bool  # the ONNX element type is int8 (else uint8)
     name: str
+    pad: PendingPad | None = None  # a Pad waiting for its conv (`act` is the unpadded tensor)
 
     def relabeled(self, scale: float, onnx_zp: int) -> QTensor:
         return dataclasses.replace(self, scale=scale, zp=onnx_zp + self.offset)
