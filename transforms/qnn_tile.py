@@ -10,9 +10,12 @@ are solved once: the model caches them; distinct layers on one thread per core, 
     dory.tiling = #dory.tiling<tile = [h, w, c], count = [nh, nw, nc], l1 = B, budget = L, ...>
 
 with the output tile sizes, tile counts, L1 bytes used, the budget, buffering, objective,
-modelled cycles, whether the optimum was proved, and the solve time. A layer that does not fit
-even with the smallest tiles fails the pass with a one-line message naming the layer and the
-bytes needed versus available.
+modelled cycles, whether the optimum was proved, and the solve time. Tiles are double-buffered
+(DMA overlaps compute) where any double-buffered tiling fits; a layer whose smallest
+double-buffered tiles do not fit L1 gets single-buffered tiles (`buffers = 1` in the attribute;
+`tiling_model.tile_layer_buffered`). A layer that does not fit even single-buffered with the
+smallest tiles fails the pass with a one-line message naming the layer and the bytes needed
+versus available.
 
 Options: `l1-bytes` (L1 budget per layer, default 36,700 as DORY), `objective` ("cost": modelled
 cycles, or "dory": DORY's L1-fill objective), `double-buffer` (default true), `timeout` (seconds
@@ -39,7 +42,7 @@ from dory_xdsl.dialects.dory import TilingAttr
 from dory_xdsl.analysis.kernel_layers import LAYER_OPS, kernel_layer
 from dory_xdsl.tiling.layer_geometry import LayerGeometry
 from dory_xdsl.target import GAP8, Target
-from dory_xdsl.tiling.tiling_model import TilingResult, tile_layer
+from dory_xdsl.tiling.tiling_model import TilingResult, tile_layer_buffered
 
 TILING = "dory.tiling"
 _PROGRESS: list[Callable[[int, int, str], None]] = []
@@ -64,7 +67,8 @@ class QnnTilePass(ModulePass):
     objective: str = "cost"
     """Tiling objective: "cost" (modelled cycles) or "dory" (DORY's L1-fill objective)."""
     double_buffer: bool = True
-    """Two copies of every tile buffer, so DMA overlaps compute."""
+    """Two copies of every tile buffer, so DMA overlaps compute (single-buffered where nothing
+    fits double-buffered); false: single-buffered everywhere."""
     timeout: float = 20.0
     """Wall-clock safety net per layer in seconds (the search itself is bounded by Z3 resource units)."""
     cache: str = ""
@@ -80,7 +84,7 @@ class QnnTilePass(ModulePass):
             for layer_op, result in zip(layer_ops, self.solve_all(geometries, target)):
                 layer_op.attributes[TILING] = TilingAttr(
                     tile=(result.sizes.h, result.sizes.w, result.sizes.c), count=result.counts,
-                    l1=result.l1_bytes, budget=target.l1_bytes, double_buffer=self.double_buffer,
+                    l1=result.l1_bytes, budget=target.l1_bytes, double_buffer=result.double_buffer,
                     objective=self.objective, cycles=result.cycles, proved=result.proved_optimal,
                     solve_us=round(result.solve_seconds * 1e6),
                 )
@@ -94,8 +98,8 @@ class QnnTilePass(ModulePass):
         def solve(k: int) -> TilingResult:
             for callback in _PROGRESS:
                 callback(k + 1, len(geometries), geometries[k].name)
-            return tile_layer(geometries[k], target, self.objective, self.double_buffer, self.timeout,
-                              cache_dir=self.cache or None)
+            return tile_layer_buffered(geometries[k], target, self.objective, self.double_buffer,
+                                       self.timeout, cache_dir=self.cache or None)
 
         first: dict[LayerGeometry, int] = {}
         for k, g in enumerate(geometries):

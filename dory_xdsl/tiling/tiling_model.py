@@ -121,6 +121,7 @@ class TilingResult:
     proof_space: int = 0  # candidate combinations in the Z3 proof (after dropping infeasible ones)
     z3_work: int = 0  # Z3 resource units spent on the proof (deterministic)
     from_cache: bool = False
+    double_buffer: bool = True  # two copies of every tile buffer (DMA overlaps compute)
 
     @property
     def num_tiles(self) -> int:
@@ -174,10 +175,8 @@ def tile_layer(g: LayerGeometry, target: Target = GAP8, objective: str = "cost",
         result = _solve(g, target, objective, double_buffer, timeout_s, rlimit, start)
         SECONDS["search"] += time.perf_counter() - start
     except _DoesNotFit as e:
-        raise DoryError(
-            f"{what} does not fit L1: needs at least {e.needed} B with the smallest tiles"
-            f"{' (double-buffered)' if double_buffer else ''}, but the L1 budget is {target.l1_bytes} B"
-        ) from None
+        raise DoesNotFitL1(what, {"double-buffered" if double_buffer else "single-buffered": e.needed},
+                           target.l1_bytes) from None
     except _WallClock:
         raise DoryError(
             f"{what}: the search and Z3 proof of its tiling did not finish within the {timeout_s:g} s wall-clock "
@@ -188,6 +187,36 @@ def tile_layer(g: LayerGeometry, target: Target = GAP8, objective: str = "cost",
     if cache_dir:
         tiling_cache.store(cache_dir, disk_key, result)
     return result
+
+
+class DoesNotFitL1(DoryError):
+    """No tiling of a layer fits the L1 budget: the message names the layer and the bytes its
+    smallest tiles need with each buffering tried (`needed`: buffering -> bytes)."""
+
+    def __init__(self, what: str, needed: dict[str, int], budget: int):
+        self.what, self.needed, self.budget = what, needed, budget
+        tried = "; ".join(f"{n} B {how}" for how, n in needed.items())
+        super().__init__(f"{what} does not fit L1: needs at least {tried} with the smallest tiles, "
+                         f"but the L1 budget is {budget} B")
+
+
+def tile_layer_buffered(g: LayerGeometry, target: Target = GAP8, objective: str = "cost",
+                        double_buffer: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S,
+                        rlimit: int = DEFAULT_RLIMIT, cache_dir: str | None = None) -> TilingResult:
+    """`tile_layer`, double-buffered when `double_buffer` and some tiling fits that way, else
+    single-buffered: one copy of every tile buffer halves the L1 a tile needs (the DMA of the next
+    tile then waits for the kernel instead of overlapping it), so a layer whose smallest
+    double-buffered tiles do not fit L1 still gets the optimal single-buffered tiles. Fails with
+    `DoesNotFitL1` when neither fits."""
+    if not double_buffer:
+        return tile_layer(g, target, objective, False, timeout_s, rlimit, cache_dir)
+    try:
+        return tile_layer(g, target, objective, True, timeout_s, rlimit, cache_dir)
+    except DoesNotFitL1 as double:
+        try:
+            return tile_layer(g, target, objective, False, timeout_s, rlimit, cache_dir)
+        except DoesNotFitL1 as single:
+            raise DoesNotFitL1(single.what, {**double.needed, **single.needed}, single.budget) from None
 
 
 class _DoesNotFit(Exception):
@@ -301,4 +330,5 @@ def _result(g: LayerGeometry, target: Target, objective: str, double_buffer: boo
         objective=objective, objective_value=ev["dory" if objective == "dory" else "cycles"],
         cycles=ev["cycles"], proved_optimal=proved, solve_seconds=time.perf_counter() - start,
         single_tile=ev["tiles"] == 1, search_space=space, proof_space=proof_space, z3_work=work,
+        double_buffer=double_buffer,
     )

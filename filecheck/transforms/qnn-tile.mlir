@@ -1,6 +1,7 @@
 // RUN: dory-opt %s -p 'qnn-tile{l1-bytes=1400}' | filecheck %s
 // RUN: dory-opt %s -p 'qnn-tile' | filecheck %s --check-prefix=WHOLE
 // RUN: dory-opt %s -p 'qnn-tile{l1-bytes=1400 objective="dory" double-buffer=false}' | filecheck %s --check-prefix=DORY
+// RUN: dory-opt %s -p 'qnn-tile{l1-bytes=700}' | filecheck %s --check-prefix=SINGLE
 // RUN: not dory-opt %s -p 'qnn-tile{l1-bytes=600}' 2>&1 | filecheck %s --check-prefix=NOFIT
 // RUN: not dory-opt %s -p 'qnn-tile{l1-bytes=1400 timeout=0.000001}' 2>&1 | filecheck %s --check-prefix=CLOCK
 
@@ -23,7 +24,11 @@ func.func @main(%x: tensor<1x8x8x4xui8>) -> tensor<1x8x8x8xui8> {
 // DORY's objective without double buffering fills L1 with larger tiles.
 // DORY: dory.tiling = #dory.tiling<tile = [8, 4, 8], count = [1, 2, 1], l1 = 1344, budget = 1400, double_buffer = false, objective = "dory"
 
-// NOFIT: dory-opt: error: layer 'c' (conv 8x8x4 -> 8x8x8 k3x3 s1x1 p[1, 1, 1, 1] d1x1) does not fit L1: needs at least 744 B with the smallest tiles (double-buffered), but the L1 budget is 600 B
+// Budget 700 B: the smallest double-buffered tiles need 744 B, so the layer is single-buffered (one
+// copy of every tile buffer: 660 B at the smallest), with the best single-buffered tiles.
+// SINGLE: dory.tiling = #dory.tiling<tile = [4, 1, 1], count = [2, 8, 8], l1 = 684, budget = 700, double_buffer = false, objective = "cost"
+
+// NOFIT: dory-opt: error: layer 'c' (conv 8x8x4 -> 8x8x8 k3x3 s1x1 p[1, 1, 1, 1] d1x1) does not fit L1: needs at least 744 B double-buffered; 660 B single-buffered with the smallest tiles, but the L1 budget is 600 B
 
 // The wall-clock limit is only a safety net: when it fires the pass fails (never load-dependent tiles).
 // CLOCK: dory-opt: error: layer 'c' (conv 8x8x4 -> 8x8x8 k3x3 s1x1 p[1, 1, 1, 1] d1x1): the search and Z3 proof of its tiling did not finish within the 1e-06 s wall-clock safety limit
