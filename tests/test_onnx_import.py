@@ -9,7 +9,6 @@ integer arithmetic behind non-power-of-two division is checked exhaustively.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import onnx
@@ -47,10 +46,7 @@ def _check_against_onnxruntime(module, names, model, x):
 def test_reference_network_matches_onnxruntime(path):
     require_examples()
     data = path.read_bytes()
-    start = time.perf_counter()
     module, names = import_onnx_with_results(data, str(path))
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"import took {elapsed:.2f} s"
     module.verify()
     args = module.body.block.first_op.body.block.args
     shape = tuple(args[0].type.get_shape())
