@@ -36,6 +36,7 @@ class CompileOptions:
     double_buffer: bool = True
     timeout: float = 20.0
     cache: str = ""  # folder of proved tilings kept between compiles (`tiling.tiling_cache`); "": none
+    pulp_nn: str | None = None  # engines that build the app: a PULP-NN checkout to link instead of ours
 
 
 @dataclass

@@ -154,7 +154,7 @@ def test_console_script_lists_engines():
     script = Path(sys.executable).parent / "dory"
     result = subprocess.run([script, "run", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
-    choices = re.search(r"--engine \{([a-z,]+)\}", result.stdout)
+    choices = re.search(r"--engine \{([a-z0-9,-]+)\}", result.stdout)
     assert choices is not None
     from dory_xdsl.engines.registry import ENGINES
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from dory_xdsl.drivers.diagnostics import run_reporting_errors
-from dory_xdsl.engines.registry import ENGINES, prepare_engine
+from dory_xdsl.engines.registry import BUILDS_APP, ENGINES, prepare_engine
 from dory_xdsl.drivers.tensor_files import load_inputs, save_outputs, typed_by_data
 from dory_xdsl.errors import DoryError
 from dory_xdsl.generators.mobilenet import add_gen_mobilenet_parser
@@ -47,6 +47,9 @@ def add_run_parser(subparsers) -> None:
                      "input_signed, n_inputs); default: the one JSON configuration in the golden folder")
     run.add_argument("--engine", default="reference", choices=sorted(ENGINES),
                      help="how to execute the model (default: reference)")
+    run.add_argument("--pulp-nn", metavar="DIR", help="with --engine host or qemu-rv32: build the app against "
+                     "the PULP-NN checkout DIR (DIR/32bit or DIR/64bit, as the app needs) instead of "
+                     "dory-xdsl's own kernels")
     from dory_xdsl.drivers.compile import add_budget_arguments
 
     add_budget_arguments(run)  # used by the engines that lower the model (tiled, host)
@@ -139,6 +142,9 @@ def command_run(args: argparse.Namespace) -> int:
         raise DoryError("--golden takes the input from input.txt: do not combine it with --input")
     if not args.golden and not args.input:
         raise DoryError("dory run needs --golden DIR or --input X.npy")
+    if args.pulp_nn and args.engine not in BUILDS_APP:
+        raise DoryError(f"--pulp-nn needs an engine that builds the app ({', '.join(sorted(BUILDS_APP))}), "
+                        f"not '{args.engine}'")
     from dory_xdsl.drivers.compile import options_from_args
 
     options = options_from_args(args)

@@ -32,7 +32,8 @@ def add_budget_arguments(p) -> None:
 
 def options_from_args(args) -> CompileOptions:
     return CompileOptions(l1_bytes=args.l1_bytes, l2_code_reserved=args.l2_code_reserved,
-                          objective=args.objective, cache=getattr(args, "cache", None) or "")
+                          objective=args.objective, cache=getattr(args, "cache", None) or "",
+                          pulp_nn=getattr(args, "pulp_nn", None))
 
 
 def command_compile(args) -> int:

@@ -8,7 +8,11 @@ through the emulated HyperFlash file system, `runtime/fs_host.c`, into the emula
 and copied to L2 per layer), and with `-DDORY_DUMP_LAYERS`: the app then writes every
 layer output and network output to `layers.bin` (records `<L|O> <index> <bytes>\\n` + raw
 bytes), which the engine reads back. The runtime is compiled once per flag set and cached
-(`$DORY_CACHE_DIR`, default `~/.cache/dory-xdsl`).
+(`host_build.compile_cached`). With `pulp_nn` (`dory run --pulp-nn DIR`) the kernels are the
+real PULP-NN sources of that checkout (`host_build.PulpNN`, Xpulp emulated) and the app is
+compiled against the checkout's `pulp_nn_kernels.h`. The cluster stacks are measured on the rv32
+build (`rv32_build.measure_cluster_stacks`, when the cross toolchain is installed) and the table
+linked in, so the runtime checks the task's stacks as on `qemu-rv32`.
 
 Besides the engine result, it prints one line: layers, how many needed more than one tile, the
 DMA bytes moved per direction and the L3 bytes read, from the runtime's counters.
@@ -16,12 +20,10 @@ DMA bytes moved per direction and the L3 bytes read, from the runtime's counters
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,59 +60,69 @@ class HostRun:
     dma_peaks: tuple[int, ...] = ()  # per layer: most cluster-DMA commands outstanding at once
 
 
-def cache_dir() -> Path:
-    root = os.environ.get("DORY_CACHE_DIR") or Path.home() / ".cache" / "dory-xdsl"
-    return Path(root)
-
-
-def runtime_objects(defines: Mapping[str, str | None]) -> list[Path]:
-    """The runtime compiled (-c) with `defines`, cached by source contents and flags."""
-    key = hashlib.sha256()
-    for src in host_build.runtime_sources():
-        key.update(src.read_bytes())
-    for header in sorted(host_build.RUNTIME_DIR.rglob("*.h")):
-        key.update(header.read_bytes())
-    key.update(repr((host_build.HOST_CC, host_build.HOST_CFLAGS, sorted(defines.items()))).encode())
-    directory = cache_dir() / f"runtime-{key.hexdigest()[:16]}"
-    objects = [directory / (src.stem + ".o") for src in host_build.runtime_sources()]
-    if all(o.is_file() for o in objects):
-        return objects
-    directory.mkdir(parents=True, exist_ok=True)
-    flags = [f"-D{k}" if v is None else f"-D{k}={v}" for k, v in sorted(defines.items())]
-    for src, obj in zip(host_build.runtime_sources(), objects):
-        tmp = obj.with_suffix(f".{os.getpid()}.tmp.o")
-        cmd = [host_build.HOST_CC, *host_build.HOST_CFLAGS, f"-I{host_build.RUNTIME_DIR}", *flags,
-               "-c", str(src), "-o", str(tmp)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise DoryError(f"host runtime compilation failed: {(proc.stderr.strip().splitlines() or ['?'])[0]}")
-        tmp.replace(obj)  # atomic: parallel sessions never see half-written objects
-    return objects
+def requant64(files: Mapping[str, bytes]) -> bool:
+    """Whether the app was generated for 64-bit requant constants (PULP-NN's `64bit` variant)."""
+    return b"-DPULP_NN_REQUANT_64" in files["Makefile"]
 
 
 def app_defines(files: Mapping[str, bytes], l1_bytes: int) -> dict[str, str | None]:
     """Runtime configuration of an app: cores, L1 budget, requant width (from its Makefile)."""
     defines: dict[str, str | None] = {"NUM_CORES": "8", "L1_SIZE": str(l1_bytes)}
-    if b"-DPULP_NN_REQUANT_64" in files["Makefile"]:
+    if requant64(files):
         defines["PULP_NN_REQUANT_64"] = None
     return defines
 
 
-def build_and_run(files: Mapping[str, bytes], directory: Path, l1_bytes: int, weights_l2: bool = False) -> HostRun:
+def app_build_setup(files: Mapping[str, bytes], directory: Path,
+                    pulp_nn: Path | str | None) -> tuple[host_build.PulpNN | None, list[Path], dict[str, str | None]]:
+    """For building the app in `directory`: the PULP-NN checkout variant (or None: ours), the
+    include folders of the app sources and the defines they need beyond the runtime's."""
+    if pulp_nn is None:
+        return None, [directory], {"DORY_DUMP_LAYERS": None}
+    checkout = host_build.pulp_nn_checkout(pulp_nn, requant64(files))
+    return checkout, [directory, checkout.include_dir], {"DORY_DUMP_LAYERS": None}
+
+
+def stack_table(files: Mapping[str, bytes], directory: Path, defines: Mapping[str, str | None],
+                checkout: host_build.PulpNN | None, include_dirs: Sequence[Path]) -> list[Path]:
+    """[the cluster stack needs table] measured on the rv32 build (`rv32_build`), for the runtime
+    to check the task's stacks with; [] and a note when the rv32 toolchain is missing."""
+    from dory_xdsl.engines import rv32_build
+
+    missing = rv32_build.missing_tools(need_qemu=False)
+    if missing is not None:
+        print(f"host: cluster stacks not checked ({missing} is not installed)")
+        return []
+    stacks = rv32_build.measure_cluster_stacks(files, directory, defines, checkout, include_dirs)
+    return [rv32_build.write_stack_table(stacks, directory)]
+
+
+def run_failure(what: str, returncode: int, stderr: str) -> DoryError:
+    """The one-line error for an app that exited with `returncode` (its first diagnostic)."""
+    failure = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    first = next((ln for ln in failure if "ERROR" in ln or "runtime error" in ln), failure[0] if failure else "")
+    return DoryError(f"the {what} app failed (exit {returncode}): {first}")
+
+
+def build_and_run(files: Mapping[str, bytes], directory: Path, l1_bytes: int, weights_l2: bool = False,
+                  pulp_nn: Path | str | None = None) -> HostRun:
     """Write, compile and run an app in `directory`; parse its dumps and counters.
 
     By default the app reads weights.bin (written beside it) through the emulated flash file
     system into the emulated HyperRAM, as on the board; `weights_l2` builds the `WEIGHTS_L2=1`
-    variant instead (weights.c linked, `-DDORY_WEIGHTS_L2`)."""
+    variant instead (weights.c linked, `-DDORY_WEIGHTS_L2`). `pulp_nn`: a PULP-NN checkout
+    whose kernels replace ours."""
     from dory_xdsl.lowering.app import write_app
 
     write_app(files, directory)
     defines = app_defines(files, l1_bytes)
-    objects = runtime_objects(defines)
+    checkout, includes, app_only = app_build_setup(files, directory, pulp_nn)
+    objects = host_build.host_runtime_objects(defines, checkout)
     binary = directory / "app"
     sources = [directory / s for s in APP_SOURCES + (("weights.c",) if weights_l2 else ())]
-    extra: dict[str, str | None] = {"DORY_DUMP_LAYERS": None, **({"DORY_WEIGHTS_L2": None} if weights_l2 else {})}
-    host_build.compile_host(sources + objects, binary, include_dirs=[directory], defines={**defines, **extra},
+    extra: dict[str, str | None] = {**app_only, **({"DORY_WEIGHTS_L2": None} if weights_l2 else {})}
+    sources += stack_table(files, directory, {**defines, **extra}, checkout, includes[1:])
+    host_build.compile_host(sources + objects, binary, include_dirs=includes, defines={**defines, **extra},
                             with_runtime=False)
     try:
         proc = subprocess.run([str(binary)], cwd=directory, capture_output=True, text=True,
@@ -118,18 +130,21 @@ def build_and_run(files: Mapping[str, bytes], directory: Path, l1_bytes: int, we
     except subprocess.TimeoutExpired:
         raise DoryError(f"the host app did not finish in {RUN_TIMEOUT} s") from None
     if proc.returncode != 0:
-        failure = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
-        first = next((ln for ln in failure if "ERROR" in ln or "runtime error" in ln), failure[0] if failure else "")
-        raise DoryError(f"the host app failed (exit {proc.returncode}): {first}")
+        raise run_failure("host", proc.returncode, proc.stderr)
+    return parse_run(directory, proc.stdout)
+
+
+def parse_run(directory: Path, stdout: str) -> HostRun:
+    """The layer dumps (`layers.bin` in `directory`) and memory counters of a finished app."""
     layers, outputs = parse_dump((directory / "layers.bin").read_bytes())
-    counters = _COUNTERS.search(proc.stdout)
+    counters = _COUNTERS.search(stdout)
     if counters is None:
-        raise DoryError("the host app printed no DMA counters")
+        raise DoryError("the app printed no DMA counters")
     ext2loc, n_in, loc2ext, n_out, l3_read, l3_reads, l3_write, l3_writes = (int(g) for g in counters.groups())
-    peaks = _DMA_PEAKS.search(proc.stdout)
+    peaks = _DMA_PEAKS.search(stdout)
     if peaks is None:
-        raise DoryError("the host app printed no DMA outstanding peaks")
-    return HostRun(layers, outputs, proc.stdout, ext2loc, loc2ext, n_in + n_out, l3_read, n_in, n_out, l3_reads,
+        raise DoryError("the app printed no DMA outstanding peaks")
+    return HostRun(layers, outputs, stdout, ext2loc, loc2ext, n_in + n_out, l3_read, n_in, n_out, l3_reads,
                    l3_write, l3_writes, tuple(int(x) for x in peaks.group(1).split()))
 
 
@@ -163,55 +178,87 @@ def host_engine(module: ModuleOp, inputs: Sequence[np.ndarray]) -> EngineResult:
     return prepare_host(module, CompileOptions())(inputs)
 
 
-def host_result(app, l1_bytes: int) -> EngineResult:
-    """Build and run a compiled app (`lowering.pipeline.compile_module`) as an engine."""
-    from dory_xdsl.lowering.pipeline import layer_out_types
+AppRunner = Callable[[Mapping[str, bytes], Path], HostRun]
+"""Builds and runs an app's files in a fresh folder: the host's or QEMU's `build_and_run`."""
+
+
+class AppBuild:
+    """A module lowered, tiled and printed once (`lowering.pipeline.compile_module` under `options`); per
+    input only `input.c` is printed again and the app rebuilt (runtime objects are cached)."""
+
+    def __init__(self, module: ModuleOp, options):
+        from dory_xdsl.analysis.signed_io import SignedBoundary
+        from dory_xdsl.lowering.c_printer import num_bytes
+        from dory_xdsl.lowering.pipeline import compile_module, main_input_types
+        from dory_xdsl.tensors import numpy_dtype
+
+        self.boundary = SignedBoundary.of(module)  # signed 8-bit tensors are stored as byte + 128
+        self.app = compile_module(module.clone(), options=options)
+        types = main_input_types(self.app.module)
+        self._dtypes = [numpy_dtype(t.element_type) for t in types]
+        self._sizes = [num_bytes(t) for t in types]
+
+    def files(self, inputs: Sequence[np.ndarray]) -> dict[str, bytes]:
+        """The app's files with `input.c` holding `inputs`."""
+        from dory_xdsl.lowering.app import input_bytes, input_source
+
+        if len(inputs) != len(self._sizes):
+            raise DoryError(f"{len(inputs)} input(s) given, the network takes {len(self._sizes)}")
+        data = input_bytes(self.boundary.stored_inputs(inputs), self._dtypes)
+        source = input_source("network", self._sizes, data).encode()
+        return {**self.app.files, "input.c": source}
+
+    def run(self, inputs: Sequence[np.ndarray], name: str, runner: AppRunner) -> EngineResult:
+        """Build and run the app on `inputs` with `runner` in a fresh folder; `name` prefixes
+        the summary line."""
+        import dataclasses
+
+        files = self.files(inputs)
+        with tempfile.TemporaryDirectory(prefix=f"dory-{name}-") as tmp:
+            result = runner(files, Path(tmp))
+        return self.boundary.result(app_result(dataclasses.replace(self.app, files=files), result, name))
+
+
+def prepare_app(module: ModuleOp, options, name: str, runner: AppRunner) -> Prepared:
+    """`run(inputs)` of an engine that builds the app with `runner` (see `AppBuild`)."""
+    build = AppBuild(module, options)
+    return lambda inputs: build.run(inputs, name, runner)
+
+
+def prepare_host(module: ModuleOp, options) -> Prepared:
+    """`dory run --engine host [--pulp-nn DIR]`: the app built with gcc for this machine."""
+    pulp_nn = getattr(options, "pulp_nn", None)
+    return prepare_app(module, options, "host",
+                       lambda files, folder: build_and_run(files, folder, options.l1_bytes, pulp_nn=pulp_nn))
+
+
+def host_result(app, l1_bytes: int, pulp_nn: Path | str | None = None) -> EngineResult:
+    """Build and run a compiled app (`lowering.pipeline.compile_module`) on the host as an engine."""
+    with tempfile.TemporaryDirectory(prefix="dory-host-") as tmp:
+        run = build_and_run(app.files, Path(tmp), l1_bytes, pulp_nn=pulp_nn)
+    return app_result(app, run, "host")
+
+
+def app_result(app, run: HostRun, name: str) -> EngineResult:
+    """The engine result of a finished run of a compiled app (`lowering.pipeline.compile_module`); prints
+    one summary line `<name>: ...` from the runtime's counters."""
     from dory_xdsl.analysis.interpreter import NHWC_TO_NCHW
+    from dory_xdsl.lowering.pipeline import layer_out_types
     from dory_xdsl.lowering.c_printer import count_inputs, main_of
     from dory_xdsl.transforms.qnn_legalize_pulp import lowered_layer_of
 
-    with tempfile.TemporaryDirectory(prefix="dory-host-") as tmp:
-        run = build_and_run(app.files, Path(tmp), l1_bytes)
     out_types = layer_out_types(app.module)
     layers = []
     for number, index in sorted(lowered_layer_of(app.module, len(out_types)).items()):
         if index not in run.layers:
-            raise DoryError(f"the host app dumped no output for layer {index}")
+            raise DoryError(f"the {name} app dumped no output for layer {index}")
         array = _array(run.layers[index], out_types[index])
         layers.append(array.transpose(NHWC_TO_NCHW) if array.ndim == 4 else array)
     main = main_of(app.module)
     out_args = list(main.body.block.args)[count_inputs(main):]
     outputs = [_array(raw, arg.type) for raw, arg in zip(run.outputs, out_args)]  # type: ignore[arg-type]
-    print(f"host: {len(out_types)} layers, {app.multi_tile_layers} with more than one tile; "
+    print(f"{name}: {len(out_types)} layers, {app.multi_tile_layers} with more than one tile; "
           f"DMA L2->L1 {run.dma_in} B, L1->L2 {run.dma_out} B ({run.dma_commands} commands, at most "
-          f"{max(run.dma_peaks, default=0)} outstanding); L3 read {run.l3_read} B / {run.l3_reads} reqs, write {run.l3_write} B / {run.l3_writes} reqs")
+          f"{max(run.dma_peaks, default=0)} outstanding); L3 read {run.l3_read} B / {run.l3_reads} reqs, "
+          f"write {run.l3_write} B / {run.l3_writes} reqs")
     return EngineResult(outputs, layers)
-
-
-def prepare_host(module: ModuleOp, options) -> Prepared:
-    """Lower, tile and print once (`lowering.pipeline.compile_module`); per input only `input.c` is
-    printed again and the app rebuilt (runtime objects are cached) and run. Inputs and results in
-    the imported module's types (`analysis.signed_io`)."""
-    import dataclasses
-
-    from dory_xdsl.analysis.signed_io import SignedBoundary
-    from dory_xdsl.lowering.app import input_bytes, input_source
-    from dory_xdsl.lowering.c_printer import num_bytes
-    from dory_xdsl.lowering.pipeline import compile_module, main_input_types
-    from dory_xdsl.tensors import numpy_dtype
-
-    boundary = SignedBoundary.of(module)
-    app = compile_module(module.clone(), options=options)
-    types = main_input_types(app.module)
-    dtypes = [numpy_dtype(t.element_type) for t in types]
-    sizes = [num_bytes(t) for t in types]
-
-    def run(inputs: Sequence[np.ndarray]) -> EngineResult:
-        if len(inputs) != len(types):
-            raise DoryError(f"{len(inputs)} input(s) given, the network takes {len(types)}")
-        data = input_bytes(boundary.stored_inputs(inputs), dtypes)
-        source = input_source("network", sizes, data).encode()
-        result = host_result(dataclasses.replace(app, files={**app.files, "input.c": source}), options.l1_bytes)
-        return boundary.result(result)
-
-    return run

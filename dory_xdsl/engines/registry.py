@@ -56,21 +56,37 @@ def _prepare_host() -> Callable[[ModuleOp, CompileOptions], Prepared]:
     return prepare_host
 
 
+def _qemu() -> Engine:
+    from dory_xdsl.engines.qemu_engine import qemu_engine
+
+    return qemu_engine
+
+
+def _prepare_qemu() -> Callable[[ModuleOp, CompileOptions], Prepared]:
+    from dory_xdsl.engines.qemu_engine import prepare_qemu
+
+    return prepare_qemu
+
+
 def _prepare_tiled() -> Callable[[ModuleOp, CompileOptions], Prepared]:
     from dory_xdsl.engines.tiled_engine import prepare_tiled
 
     return prepare_tiled
 
 
-ENGINES: dict[str, Callable[[], Engine]] = {"reference": _reference, "host": _host, "tiled": _tiled}
+ENGINES: dict[str, Callable[[], Engine]] = {"reference": _reference, "host": _host, "tiled": _tiled,
+                                             "qemu-rv32": _qemu}
 """Engine name -> factory returning the engine. Add an entry to make `dory run --engine NAME`
 available."""
 
 PREPARERS: dict[str, Callable[[], Callable[[ModuleOp, CompileOptions], Prepared]]] = {
-    "tiled": _prepare_tiled, "host": _prepare_host}
+    "tiled": _prepare_tiled, "host": _prepare_host, "qemu-rv32": _prepare_qemu}
 """Engine name -> factory returning `prepare(module, options) -> run(inputs)`."""
 
-APPLIES_SOFTMAX_TAIL: frozenset[str] = frozenset({"host"})
+BUILDS_APP: frozenset[str] = frozenset({"host", "qemu-rv32"})
+"""Engines that build and run the generated app (they take `CompileOptions.pulp_nn`)."""
+
+APPLIES_SOFTMAX_TAIL: frozenset[str] = frozenset({"host", "qemu-rv32"})
 """Engines whose outputs already include the final softmax `@main` records (`qnn.softmax_tail`):
 the generated C applies it on the fabric controller (`lowering.softmax_c`). The others return
 the logits and `dory run` applies `semantics.qdq_softmax.softmax_int8` to them."""

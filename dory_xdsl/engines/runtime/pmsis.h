@@ -5,9 +5,12 @@
  * optionally -DL1_SIZE=<bytes> (default 36700: the L1 budget DORY gives the tiler),
  * -DL2_SIZE=<bytes> (default 512000), -DL3_SIZE=<bytes> (default 8 MiB), -DNUM_CORES=8.
  *
+ * On rv32 (QEMU, picolibc) the same runtime is linked with platform_rv32.c instead of
+ * platform_host.c (runtime_platform.h); DORY_HOST_RUNTIME is defined there too.
+ *
  * What the host emulates and checks:
- * - pi_cl_team_fork runs the entry on NUM_CORES real threads; pi_cl_team_barrier is a real
- *   barrier; pi_core_id is thread-local.
+ * - pi_cl_team_fork runs the entry on NUM_CORES real threads (rv32: coroutines on one hart);
+ *   pi_cl_team_barrier is a real barrier; pi_core_id is per core.
  * - L1 and L2 are arenas of exactly L1_SIZE / L2_SIZE bytes mapped below 4 GB; allocations are
  *   4-byte aligned, first fit; exhausting an arena or freeing with a wrong size aborts.
  *   Unallocated arena bytes are poisoned for AddressSanitizer.
@@ -23,6 +26,8 @@
  *   (cluster side), bounds-checked and counted (declared in bsp/ram.h, as in the SDK).
  * - HyperFlash and its read-only file system (bsp/flash*.h, bsp/fs*.h) read the files of the
  *   working directory (fs_host.c).
+ * - With a stack needs table linked (dory_cluster_stack_needs, below), the cluster task's
+ *   stacks must hold every measured call chain and fit L1 with the arena.
  * Every violated condition prints one line "<function>: <condition>" on stderr and aborts.
  */
 #ifndef DORY_PMSIS_H
@@ -73,5 +78,17 @@ void dory_host_l2_heap(int32_t bytes);
 int dory_host_team_size(void);
 /* Prints "<where>: <what>" on stderr and aborts (first failing thread only). */
 void dory_host_fail(const char *where, const char *what) __attribute__((noreturn));
+
+/* Deepest stack of a function run on the cluster, measured on the rv32 build
+ * (dory_xdsl.stack_usage). An app may link a table `dory_cluster_stack_needs[]` (ended by a NULL
+ * function): the cluster task entry (on_every_core 0, run by core 0 on the master stack), then
+ * every team entry (on_every_core 1: on all cores, inside the task entry's chain on core 0).
+ * pi_cluster_send_task_to_cl then checks the task's stack_size / slave_stack_size against it
+ * and that the NUM_CORES stacks and the L1 arena fit the 64 KiB of L1. */
+struct dory_stack_need {
+    const char *function;
+    uint32_t bytes;
+    int on_every_core;
+};
 
 #endif /* DORY_PMSIS_H */

@@ -1,16 +1,14 @@
 /*
- * Host implementation of the PMSIS subset declared in pmsis_api.h (see pmsis.h for the model).
- * Written for dory-xdsl from the documented API; no SDK code.
+ * Emulation of the PMSIS subset declared in pmsis_api.h (see pmsis.h for the model), shared by
+ * every platform the generated app runs on (runtime_platform.h: the host's threads, rv32's
+ * coroutines). Written for dory-xdsl from the documented API; no SDK code.
  */
 #include "pmsis.h"
 #include "bsp/ram/hyperram.h"
+#include "runtime_platform.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
 
 #ifndef L1_SIZE
 #define L1_SIZE 36700
@@ -40,13 +38,9 @@
 
 /* ------------------------------------------------------------------------ failures */
 
-static int failed;
-
 void dory_host_fail(const char *where, const char *what)
 {
-    if (__atomic_exchange_n(&failed, 1, __ATOMIC_SEQ_CST) != 0)
-        for (;;) /* another thread is reporting and will abort the process */
-            pause();
+    dory_platform_failing(); /* returns in the first failing core only */
     fflush(stdout);
     fprintf(stderr, "%s: %s\n", where, what);
     fflush(stderr);
@@ -59,17 +53,15 @@ void dory_host_fail(const char *where, const char *what)
             dory_host_fail((where), (what));                                              \
     } while (0)
 
-/* ------------------------------------------------------------------ thread context */
+/* -------------------------------------------------------------------- core context */
 
-static _Thread_local int tl_core_id;    /* pi_core_id() */
-static _Thread_local int tl_on_cluster; /* inside a cluster task or a team */
-static _Thread_local int tl_team_size;  /* > 0 inside pi_cl_team_fork */
+#define SELF (dory_platform_core()) /* the calling core's state */
 
-int pi_core_id(void) { return tl_core_id; }
+int pi_core_id(void) { return SELF->id; }
 
 int pi_cl_cluster_nb_cores(void) { return NUM_CORES; }
 
-int dory_host_team_size(void) { return tl_team_size; }
+int dory_host_team_size(void) { return SELF->team_size; }
 
 /* -------------------------------------------------------------------------- arenas */
 
@@ -86,18 +78,13 @@ struct arena {
 
 static struct arena l1 = {.name = "L1", .size = L1_SIZE};
 static struct arena l2 = {.name = "L2", .size = L2_SIZE};
-static pthread_mutex_t arena_mu = PTHREAD_MUTEX_INITIALIZER;
-
 static void arena_init(struct arena *a)
 {
     if (a->base)
         return;
-    size_t bytes = ((size_t)a->size + 4095u) & ~(size_t)4095u;
-    void *p = mmap(NULL, bytes ? bytes : 4096, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-    REQUIRE(p != MAP_FAILED, "pmsis host", "cannot map an arena below 4 GB");
-    a->base = p;
-    POISON(a->base, bytes);
+    a->base = dory_platform_arena(a->name, a->size);
+    REQUIRE(a->base != NULL, "pmsis host", "cannot provide arena memory below 4 GB");
+    POISON(a->base, a->size);
 }
 
 /* Whether [ptr, ptr + size) lies inside one allocated block of the arena. */
@@ -108,7 +95,7 @@ static int arena_contains(struct arena *a, const void *ptr, size_t size)
         return 0;
     uint32_t off = (uint32_t)(p - b);
     int inside = 0;
-    pthread_mutex_lock(&arena_mu);
+    dory_platform_lock();
     int lo = 0, hi = a->nblocks - 1;
     while (lo <= hi) { /* last block starting at or before off */
         int mid = (lo + hi) / 2;
@@ -119,7 +106,7 @@ static int arena_contains(struct arena *a, const void *ptr, size_t size)
     }
     if (hi >= 0)
         inside = (uint64_t)off + size <= (uint64_t)a->off[hi] + a->len[hi];
-    pthread_mutex_unlock(&arena_mu);
+    dory_platform_unlock();
     return inside;
 }
 
@@ -127,7 +114,7 @@ static void *arena_alloc(struct arena *a, uint32_t size, const char *fn)
 {
     char msg[160];
     uint32_t need = (size + 3u) & ~3u;
-    pthread_mutex_lock(&arena_mu);
+    dory_platform_lock();
     arena_init(a);
     uint32_t start = 0;
     int at = 0;
@@ -141,8 +128,8 @@ static void *arena_alloc(struct arena *a, uint32_t size, const char *fn)
     if (at > a->nblocks || need == 0 || a->nblocks == ARENA_MAX_BLOCKS) {
         snprintf(msg, sizeof msg,
                  "%s arena exhausted: cannot allocate %u bytes (%u of %u bytes in use)",
-                 a->name, size, a->used, a->size);
-        pthread_mutex_unlock(&arena_mu);
+                 a->name, (unsigned)size, (unsigned)a->used, (unsigned)a->size);
+        dory_platform_unlock();
         dory_host_fail(fn, msg);
     }
     memmove(&a->off[at + 1], &a->off[at], (size_t)(a->nblocks - at) * sizeof a->off[0]);
@@ -154,14 +141,14 @@ static void *arena_alloc(struct arena *a, uint32_t size, const char *fn)
     if (a->used > a->peak)
         a->peak = a->used;
     UNPOISON(a->base + start, size);
-    pthread_mutex_unlock(&arena_mu);
+    dory_platform_unlock();
     return a->base + start;
 }
 
 static void arena_free(struct arena *a, void *chunk, int size, const char *fn)
 {
     char msg[160];
-    pthread_mutex_lock(&arena_mu);
+    dory_platform_lock();
     int at = 0;
     while (at < a->nblocks && a->base + a->off[at] != (uint8_t *)chunk)
         at++;
@@ -169,9 +156,9 @@ static void arena_free(struct arena *a, void *chunk, int size, const char *fn)
         if (at == a->nblocks)
             snprintf(msg, sizeof msg, "%p is not an allocated %s block", chunk, a->name);
         else
-            snprintf(msg, sizeof msg, "freeing a %u-byte %s block with size %d", a->len[at],
+            snprintf(msg, sizeof msg, "freeing a %u-byte %s block with size %d", (unsigned)a->len[at],
                      a->name, size);
-        pthread_mutex_unlock(&arena_mu);
+        dory_platform_unlock();
         dory_host_fail(fn, msg);
     }
     POISON(a->base + a->off[at], a->len[at]);
@@ -179,7 +166,7 @@ static void arena_free(struct arena *a, void *chunk, int size, const char *fn)
     memmove(&a->off[at], &a->off[at + 1], (size_t)(a->nblocks - at - 1) * sizeof a->off[0]);
     memmove(&a->len[at], &a->len[at + 1], (size_t)(a->nblocks - at - 1) * sizeof a->len[0]);
     a->nblocks--;
-    pthread_mutex_unlock(&arena_mu);
+    dory_platform_unlock();
 }
 
 void *pi_cl_l1_malloc(struct pi_device *device, uint32_t size)
@@ -242,21 +229,21 @@ static void count(uint64_t *field, uint64_t n) { __atomic_fetch_add(field, n, __
 
 void dory_host_counters_get(struct dory_host_counters *out)
 {
-    pthread_mutex_lock(&arena_mu);
+    dory_platform_lock();
     *out = counters;
     out->l1_peak = l1.peak;
     out->l2_peak = l2.peak;
-    pthread_mutex_unlock(&arena_mu);
+    dory_platform_unlock();
 }
 
 void dory_host_counters_reset(void)
 {
-    pthread_mutex_lock(&arena_mu);
+    dory_platform_lock();
     memset(&counters, 0, sizeof counters);
     memset(dma_layer_peak, 0, sizeof dma_layer_peak);
     l1.peak = l1.used;
     l2.peak = l2.used;
-    pthread_mutex_unlock(&arena_mu);
+    dory_platform_unlock();
 }
 
 void dory_host_counters_print(FILE *stream)
@@ -272,8 +259,8 @@ void dory_host_counters_print(FILE *stream)
             (unsigned long long)c.dma_bytes[PI_CL_DMA_DIR_LOC2EXT],
             (unsigned long long)c.dma_commands[PI_CL_DMA_DIR_LOC2EXT],
             (unsigned long long)c.ram_read_bytes, (unsigned long long)c.ram_reads,
-            (unsigned long long)c.ram_write_bytes, (unsigned long long)c.ram_writes, c.l1_peak,
-            c.l2_peak);
+            (unsigned long long)c.ram_write_bytes, (unsigned long long)c.ram_writes, (unsigned)c.l1_peak,
+            (unsigned)c.l2_peak);
     fprintf(stream, "dma outstanding peak per layer:");
     for (int i = 0; i < dma_layers_seen; i++)
         fprintf(stream, " %d", dma_layer_peak[i]);
@@ -284,7 +271,6 @@ void dory_host_counters_print(FILE *stream)
 
 /* MCHAN transfer counters: each counted command holds one from pi_cl_dma_cmd(_2d) until its
  * pi_cl_dma_cmd_wait; on the chip a command issued with all 16 held stalls the issuing core. */
-static pthread_mutex_t dma_mu = PTHREAD_MUTEX_INITIALIZER;
 static pi_cl_dma_cmd_t *dma_holder[DMA_COUNTERS];
 static int dma_outstanding;
 static int dma_layer = -1; /* set by dory_host_layer */
@@ -293,13 +279,13 @@ static const char *dma_layer_name = "(no layer)";
 void dory_host_layer(int index, const char *name)
 {
     REQUIRE(index >= 0 && index < DMA_MAX_LAYERS, "dory_host_layer", "layer index out of range");
-    pthread_mutex_lock(&dma_mu);
+    dory_platform_lock(); /* never held with another lock */
     REQUIRE(dma_outstanding == 0, "dory_host_layer", "cluster-DMA commands still outstanding from the last layer");
     dma_layer = index;
     dma_layer_name = name;
     if (index >= dma_layers_seen)
         dma_layers_seen = index + 1;
-    pthread_mutex_unlock(&dma_mu);
+    dory_platform_unlock();
 }
 
 int dory_host_dma_peak(int layer)
@@ -318,7 +304,7 @@ static void dma_fail_counters(const char *fn)
 
 static void dma_take_counter(const char *fn, pi_cl_dma_cmd_t *cmd)
 {
-    pthread_mutex_lock(&dma_mu);
+    dory_platform_lock();
     int free_counter = -1;
     for (int i = DMA_COUNTERS - 1; i >= 0; i--) {
         REQUIRE(dma_holder[i] != cmd, fn, "the command struct is reused while its transfer is outstanding");
@@ -332,14 +318,14 @@ static void dma_take_counter(const char *fn, pi_cl_dma_cmd_t *cmd)
     dma_outstanding++;
     if (dma_layer >= 0 && dma_outstanding > dma_layer_peak[dma_layer])
         dma_layer_peak[dma_layer] = dma_outstanding;
-    pthread_mutex_unlock(&dma_mu);
+    dory_platform_unlock();
 }
 
 static void dma_transfer(const char *fn, int two_d, uint32_t ext, uint32_t loc, uint32_t size,
                          uint32_t stride, uint32_t length, pi_cl_dma_dir_e dir,
                          pi_cl_dma_cmd_t *cmd)
 {
-    REQUIRE(tl_on_cluster, fn, "called outside a cluster task");
+    REQUIRE(SELF->on_cluster, fn, "called outside a cluster task");
     REQUIRE(cmd != NULL, fn, "command pointer is NULL");
     REQUIRE(dir == PI_CL_DMA_DIR_EXT2LOC || dir == PI_CL_DMA_DIR_LOC2EXT, fn,
             "direction is neither PI_CL_DMA_DIR_EXT2LOC nor PI_CL_DMA_DIR_LOC2EXT");
@@ -391,15 +377,15 @@ void pi_cl_dma_cmd_2d(uint32_t ext, uint32_t loc, uint32_t size, uint32_t stride
 void pi_cl_dma_cmd_wait(pi_cl_dma_cmd_t *cmd)
 {
     static const char *fn = "pi_cl_dma_cmd_wait";
-    REQUIRE(tl_on_cluster, fn, "called outside a cluster task");
+    REQUIRE(SELF->on_cluster, fn, "called outside a cluster task");
     REQUIRE(cmd != NULL, fn, "command pointer is NULL");
-    pthread_mutex_lock(&dma_mu);
+    dory_platform_lock();
     /* the chip frees counter cmd->id: waiting a command twice would free another command's */
     REQUIRE(cmd->id >= 0 && cmd->id < DMA_COUNTERS && dma_holder[cmd->id] == cmd, fn,
             "the command is not outstanding (never issued, or already waited)");
     dma_holder[cmd->id] = NULL;
     dma_outstanding--;
-    pthread_mutex_unlock(&dma_mu);
+    dory_platform_unlock();
 }
 
 /* ---------------------------------------------------------------------- L3 RAM */
@@ -412,13 +398,13 @@ void pi_hyperram_conf_init(struct pi_hyperram_conf *conf) { conf->ram_size = (in
 
 int pi_ram_open(struct pi_device *device)
 {
-    pthread_mutex_lock(&arena_mu);
+    dory_platform_lock();
     if (!l3_mem) {
         l3_mem = malloc(L3_SIZE);
         REQUIRE(l3_mem != NULL, "pi_ram_open", "cannot allocate the L3 emulation");
         memset(l3_mem, 0x5a, L3_SIZE); /* HyperRAM content is undefined before writes */
     }
-    pthread_mutex_unlock(&arena_mu);
+    dory_platform_unlock();
     device->data = &l3_marker;
     return 0;
 }
@@ -450,9 +436,9 @@ static void ram_transfer(const char *fn, int cluster_side, struct pi_device *dev
 {
     REQUIRE(device && device->data == &l3_marker, fn, "RAM device is not open");
     if (cluster_side)
-        REQUIRE(tl_on_cluster, fn, "cluster-side call outside a cluster task");
+        REQUIRE(SELF->on_cluster, fn, "cluster-side call outside a cluster task");
     else
-        REQUIRE(!tl_on_cluster, fn, "FC-side call from the cluster (use pi_cl_ram_*)");
+        REQUIRE(!SELF->on_cluster, fn, "FC-side call from the cluster (use pi_cl_ram_*)");
     REQUIRE(length > 0 && size % length == 0, fn,
             "size is not a positive multiple of the 2-D line length");
     uint32_t lines = size / length;
@@ -529,94 +515,22 @@ void pi_cl_ram_write_wait(pi_cl_ram_req_t *req)
 
 /* ----------------------------------------------------------------- team of cores */
 
-static pthread_mutex_t team_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t team_start = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t team_done = PTHREAD_COND_INITIALIZER;
-static pthread_barrier_t team_barrier;
-static int team_barrier_size;
-static int workers_started;
-static unsigned team_generation;
-static int team_size;
-static int team_pending;
-static void (*team_entry)(void *);
-static void *team_arg;
-
-static void *worker_main(void *arg)
-{
-    int id = (int)(intptr_t)arg;
-    unsigned seen = 0;
-    tl_core_id = id;
-    for (;;) {
-        pthread_mutex_lock(&team_mu);
-        while (team_generation == seen)
-            pthread_cond_wait(&team_start, &team_mu);
-        seen = team_generation;
-        int size = team_size;
-        void (*entry)(void *) = team_entry;
-        void *arg_ = team_arg;
-        pthread_mutex_unlock(&team_mu);
-        if (id >= size)
-            continue;
-        tl_on_cluster = 1;
-        tl_team_size = size;
-        entry(arg_);
-        tl_team_size = 0;
-        tl_on_cluster = 0;
-        pthread_mutex_lock(&team_mu);
-        if (--team_pending == 0)
-            pthread_cond_signal(&team_done);
-        pthread_mutex_unlock(&team_mu);
-    }
-    return NULL;
-}
-
 void pi_cl_team_fork(int nb_cores, void (*entry)(void *), void *arg)
 {
     static const char *fn = "pi_cl_team_fork";
-    REQUIRE(tl_on_cluster && tl_team_size == 0 && tl_core_id == 0, fn,
+    REQUIRE(SELF->on_cluster && SELF->team_size == 0 && SELF->id == 0, fn,
             "must be called by core 0 of a cluster task, outside a team");
     REQUIRE(entry != NULL, fn, "entry is NULL");
     if (nb_cores == 0)
         nb_cores = NUM_CORES;
     REQUIRE(nb_cores >= 1 && nb_cores <= NUM_CORES, fn, "nb_cores must be in [0, NUM_CORES]");
-    pthread_mutex_lock(&team_mu);
-    if (!workers_started) {
-        for (int i = 1; i < NUM_CORES; i++) {
-            pthread_t t;
-            REQUIRE(pthread_create(&t, NULL, worker_main, (void *)(intptr_t)i) == 0, fn,
-                    "cannot start a worker thread");
-            pthread_detach(t);
-        }
-        workers_started = 1;
-    }
-    if (team_barrier_size != nb_cores) {
-        if (team_barrier_size)
-            pthread_barrier_destroy(&team_barrier);
-        pthread_barrier_init(&team_barrier, NULL, (unsigned)nb_cores);
-        team_barrier_size = nb_cores;
-    }
-    team_size = nb_cores;
-    team_entry = entry;
-    team_arg = arg;
-    team_pending = nb_cores - 1;
-    team_generation++;
-    pthread_cond_broadcast(&team_start);
-    pthread_mutex_unlock(&team_mu);
-
-    tl_team_size = nb_cores;
-    entry(arg);
-    tl_team_size = 0;
-
-    pthread_mutex_lock(&team_mu);
-    while (team_pending > 0)
-        pthread_cond_wait(&team_done, &team_mu);
-    pthread_mutex_unlock(&team_mu);
+    dory_platform_team(nb_cores, entry, arg);
 }
 
 void pi_cl_team_barrier()
 {
-    REQUIRE(tl_team_size > 0, "pi_cl_team_barrier", "called outside pi_cl_team_fork");
-    pthread_barrier_wait(&team_barrier);
+    REQUIRE(SELF->team_size > 0, "pi_cl_team_barrier", "called outside pi_cl_team_fork");
+    dory_platform_barrier();
 }
 
 /* --------------------------------------------------------------- cluster device */
@@ -647,16 +561,57 @@ struct pi_cluster_task *pi_cluster_task(struct pi_cluster_task *task, void (*ent
     return task;
 }
 
+/* The measured stack needs, when the app links them (see pmsis.h). */
+extern const struct dory_stack_need dory_cluster_stack_needs[] __attribute__((weak));
+
+#define CLUSTER_L1_BYTES 65536u /* GAP-8 cluster L1: core stacks + the L1 arena */
+
+static void check_cluster_stacks(const char *fn, const struct pi_cluster_task *task)
+{
+    char msg[240];
+    const struct dory_stack_need *needs = dory_cluster_stack_needs;
+    if (!needs)
+        return;
+    uint64_t total = (uint64_t)task->stack_size + (uint64_t)(NUM_CORES - 1) * task->slave_stack_size + L1_SIZE;
+    if (total > CLUSTER_L1_BYTES) {
+        snprintf(msg, sizeof msg, "cluster stacks (%u B master + %d x %u B) + L1 arena %u B = %llu B "
+                 "exceed the %u B of L1", (unsigned)task->stack_size, NUM_CORES - 1,
+                 (unsigned)task->slave_stack_size, (unsigned)L1_SIZE, (unsigned long long)total,
+                 CLUSTER_L1_BYTES);
+        dory_host_fail(fn, msg);
+    }
+    uint32_t entry = 0; /* the task entry's need: team entries run on top of it on core 0 */
+    for (const struct dory_stack_need *n = needs; n->function; n++) {
+        if (!n->on_every_core)
+            entry = n->bytes;
+        uint32_t need = n->on_every_core ? entry + n->bytes : n->bytes, limit = task->stack_size;
+        const char *stack = "the master stack (stack_size)";
+        const char *with = n->on_every_core ? " on top of the task entry's" : "";
+        if (need <= limit) {
+            if (!n->on_every_core || n->bytes <= task->slave_stack_size)
+                continue;
+            need = n->bytes;
+            limit = task->slave_stack_size;
+            stack = "each worker stack (slave_stack_size)";
+            with = "";
+        }
+        snprintf(msg, sizeof msg, "%s needs %u B of stack%s (deepest call chain, rv32 -fstack-usage), "
+                 "%s is %u B", n->function, (unsigned)need, with, stack, (unsigned)limit);
+        dory_host_fail(fn, msg);
+    }
+}
+
 int pi_cluster_send_task_to_cl(struct pi_device *device, struct pi_cluster_task *task)
 {
     static const char *fn = "pi_cluster_send_task_to_cl";
     REQUIRE(device && device->data == &cluster_marker, fn, "cluster device is not open");
     REQUIRE(task && task->entry, fn, "task has no entry");
-    REQUIRE(!tl_on_cluster, fn, "called from the cluster");
-    tl_on_cluster = 1;
-    tl_core_id = 0;
+    check_cluster_stacks(fn, task);
+    REQUIRE(!SELF->on_cluster, fn, "called from the cluster");
+    SELF->on_cluster = 1;
+    SELF->id = 0;
     task->entry(task->arg);
-    tl_on_cluster = 0;
+    SELF->on_cluster = 0;
     return 0;
 }
 
@@ -677,48 +632,38 @@ int32_t pi_freq_set(pi_freq_domain_e domain, uint32_t freq)
     return 0;
 }
 
-/* "Cycles" are monotonic nanoseconds scaled to a 100 MHz clock, per thread like the
- * per-core counters of GAP-8. */
-static _Thread_local uint64_t perf_start_ns, perf_total_ns;
-static _Thread_local int perf_running;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
+/* Per-core counters as on GAP-8, counting dory_platform_clock(): host nanoseconds scaled to a
+ * 100 MHz clock, or rv32 retired instructions. */
 void pi_perf_conf(unsigned events) { (void)events; }
 
 void pi_perf_reset(void)
 {
-    perf_total_ns = 0;
-    if (perf_running)
-        perf_start_ns = now_ns();
+    SELF->perf_total = 0;
+    if (SELF->perf_running)
+        SELF->perf_start = dory_platform_clock();
 }
 
 void pi_perf_start(void)
 {
-    if (!perf_running) {
-        perf_start_ns = now_ns();
-        perf_running = 1;
+    if (!SELF->perf_running) {
+        SELF->perf_start = dory_platform_clock();
+        SELF->perf_running = 1;
     }
 }
 
 void pi_perf_stop(void)
 {
-    if (perf_running) {
-        perf_total_ns += now_ns() - perf_start_ns;
-        perf_running = 0;
+    if (SELF->perf_running) {
+        SELF->perf_total += dory_platform_clock() - SELF->perf_start;
+        SELF->perf_running = 0;
     }
 }
 
 unsigned int pi_perf_read(int id)
 {
     (void)id;
-    uint64_t ns = perf_total_ns + (perf_running ? now_ns() - perf_start_ns : 0);
-    return (unsigned int)(ns / 10u);
+    struct dory_core *c = SELF;
+    return (unsigned int)(c->perf_total + (c->perf_running ? dory_platform_clock() - c->perf_start : 0));
 }
 
 int pmsis_kickoff(void *entry)
