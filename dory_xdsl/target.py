@@ -94,6 +94,7 @@ class Target:
     name: str = "gap8"
     num_cores: int = 8
     l1_bytes: int = 36_700  # L1 budget for one layer's tiles and scratch buffers
+    l1_physical_bytes: int = 64 * 1024  # the whole cluster L1 (TCDM): no budget can exceed it
     l2_bytes: int = 512_000
     l2_code_reserved: int = 0  # bytes of L2 kept for code (DORY: typically 90-150 KB)
     l3_bytes: int = 8 * 1024 * 1024
@@ -125,6 +126,20 @@ class Target:
             if name == kernel:
                 return speed
         raise KeyError(f"target {self.name} has no throughput model for kernel {kernel}")
+
+    def budget_problem(self, l1_bytes: int | None = None, l2_code_reserved: int | None = None,
+                       timeout: float | None = None) -> tuple[str, str] | None:
+        """(option, what is wrong) for a budget this target cannot honour, else None. Options are
+        named as the flags spell them (`l1-bytes`, `l2-code-reserved`, `timeout`)."""
+        if l1_bytes is not None and not 1 <= l1_bytes <= self.l1_physical_bytes:
+            return "l1-bytes", (f"{l1_bytes} is not in [1, {self.l1_physical_bytes}] "
+                                f"(the {self.name} L1 holds {self.l1_physical_bytes} B)")
+        if l2_code_reserved is not None and not 0 <= l2_code_reserved < self.l2_bytes:
+            return "l2-code-reserved", (f"{l2_code_reserved} is not in [0, {self.l2_bytes}) "
+                                        f"(the {self.name} L2 holds {self.l2_bytes} B)")
+        if timeout is not None and not timeout > 0:
+            return "timeout", f"{timeout} must be a positive number of seconds"
+        return None
 
     def with_budget(self, l1_bytes: int | None = None, l2_code_reserved: int | None = None) -> Target:
         """A copy with other budgets (the pass options)."""

@@ -50,3 +50,34 @@ def to_numpy(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     return np.frombuffer(attr.data.data, dtype=dtype).astype(dtype.newbyteorder("=")).reshape(
         attr.get_shape()
     )
+
+
+def checked_input(array: np.ndarray, dtype: np.dtype, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """`array` as a network input of integer `dtype` and `shape`, or a `DoryError` naming `where`.
+
+    Every engine and `dory compile` take inputs through this: integer or bool-free real arrays
+    only, float arrays must hold integers (x + 0.5 is refused, not rounded), every value must fit
+    `dtype` (no silent wrap-around) and the shape must be the model's.
+    """
+    from dory_xdsl.errors import DoryError
+
+    array = np.asarray(array)
+    dtype = np.dtype(dtype)
+    if array.dtype.kind not in "iuf":
+        raise DoryError(f"{where}: element type {array.dtype} is not a number type the network takes "
+                        f"(integers in {dtype.name})")
+    if tuple(array.shape) != tuple(shape):
+        raise DoryError(f"{where}: shape {list(array.shape)}, the model takes {list(shape)}")
+    if array.size == 0:
+        return array.astype(dtype)
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array) | (np.floor(array) != array)
+        if bad.any():
+            index = int(np.flatnonzero(bad)[0])
+            raise DoryError(f"{where}: {array.dtype} input holds non-integer values "
+                            f"({array.reshape(-1)[index]} at flat index {index})")
+    info = np.iinfo(dtype)
+    lo, hi = array.min(), array.max()
+    if lo < info.min or hi > info.max:
+        raise DoryError(f"{where}: values in [{lo:.0f}, {hi:.0f}] do not fit {dtype.name} ([{info.min}, {info.max}])")
+    return array.astype(dtype)

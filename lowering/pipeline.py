@@ -83,6 +83,9 @@ def lower_module(module: ModuleOp, options: CompileOptions = CompileOptions(),
     from dory_xdsl.tiling import tiling_model
 
     # the importer's network-level facts (offsets, final softmax) for the C printer
+    from dory_xdsl.transforms.gap8_lower import check_lowerable
+
+    check_lowerable(module)
     network_attrs = {k: v for k, v in main_of(module).attributes.items() if k.startswith("qnn.")}
     ctx = Context()
     for step in backend_pass(options).steps():

@@ -122,6 +122,7 @@ class NetworkReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     l2_buffers: tuple[tuple[str, int, int, int, int], ...] = ()  # name, offset, aligned size, first, last step
     l2_points: tuple[str, ...] = ()  # what runs at each program step of the L2 plan
+    dropped_float_tail: list[str] = field(default_factory=list)  # --drop-float-tail: the ops not deployed
 
     @property
     def l2_ratio(self) -> float:
@@ -171,7 +172,8 @@ class NetworkReport:
                 "l2_plan": {"peak": self.l2_peak, "lower_bound": self.l2_lower_bound,
                             "ratio": round(self.l2_ratio, 6), "budget": self.l2_budget, "method": self.l2_method,
                             "buffers": buffers, "points": list(self.l2_points)},
-                "stage_seconds": {k: round(v, 6) for k, v in self.stage_seconds.items()}}
+                "stage_seconds": {k: round(v, 6) for k, v in self.stage_seconds.items()},
+                "dropped_float_tail": list(self.dropped_float_tail)}
 
     def json_text(self) -> str:
         return json.dumps(self.to_json(), indent=2) + "\n"
@@ -180,6 +182,8 @@ class NetworkReport:
         header = ("  # layer                 kind       tile h,w,c    tiles  L1 B    L2 own B  L2 live B "
                   "L3->L2 B  L2->L3 B  L2->L1 B / cmds      L1->L2 B / cmds     DMA out  cycles     opt  solve ms")
         lines = [f"{self.name}: {len(self.layers)} layers", header]
+        if self.dropped_float_tail:
+            lines.insert(1, f"dropped float tail (--drop-float-tail): {', '.join(self.dropped_float_tail)}")
         for x in self.layers:
             tile = ",".join(map(str, x.tile))
             lines.append(

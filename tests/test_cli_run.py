@@ -133,8 +133,8 @@ def test_several_outputs_go_to_an_npz(tmp_path):
     [
         (["run", "{model}"], "dory run needs --golden DIR or --input X.npy"),
         (["run", "{root}/missing.onnx", "--input", "{root}/x.npy"], "missing.onnx: no such model file"),
-        (["run", "{model}", "--input", "{root}/wrong.npy"], "input 0: shape [1, 2, 5, 5] does not match the model input [1, 2, 5, 6]"),
-        (["run", "{model}", "--input", "{root}/half.npy"], "input 0: float input holds non-integer values"),
+        (["run", "{model}", "--input", "{root}/wrong.npy"], "wrong.npy: shape [1, 2, 5, 5], the model takes [1, 2, 5, 6]"),
+        (["run", "{model}", "--input", "{root}/half.npy"], "half.npy: float32 input holds non-integer values (0.5 at flat index 0)"),
         (["run", "{model}", "--golden", "{root}/nowhere"], "golden folder does not exist"),
         (["run", "{root}/x.npy", "--input", "{root}/x.npy"], "not a valid ONNX model"),
     ],

@@ -21,7 +21,7 @@ def network(tmp_path_factory):
 
 
 def test_golden_bit_exact_with_multi_tile_layers(network, capsys):
-    code = cli.main(["run", str(network / "model.onnx"), "--golden", str(network), "--engine", "host"])
+    code = cli.main(["run", "--drop-float-tail", str(network / "model.onnx"), "--golden", str(network), "--engine", "host"])
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     assert out[-1] == "golden: 29/29 tensors bit-exact"
@@ -37,7 +37,7 @@ def test_input_output_match_the_reference_engine(network, tmp_path, capsys):
     x = rng.integers(0, 256, size=(1, 3, 96, 96)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     for engine in ("reference", "host"):
-        assert cli.main(["run", str(network / "model.onnx"), "--input", str(tmp_path / "x.npy"),
+        assert cli.main(["run", "--drop-float-tail", str(network / "model.onnx"), "--input", str(tmp_path / "x.npy"),
                          "--output", str(tmp_path / f"{engine}.npy"), "--engine", engine]) == 0
     capsys.readouterr()
     ref, host = np.load(tmp_path / "reference.npy"), np.load(tmp_path / "host.npy")
@@ -54,7 +54,7 @@ def test_parse_dump_reads_layer_and_output_records():
 @pytest.mark.parametrize("model", example_networks() or [None], ids=lambda p: p.parent.name if p else "missing")
 def test_shared_dory_networks_bit_exact(model, capsys):
     require_examples()
-    code = cli.main(["run", str(model), "--golden", str(model.parent), "--engine", "host"])
+    code = cli.main(["run", "--drop-float-tail", str(model), "--golden", str(model.parent), "--engine", "host"])
     out = capsys.readouterr().out.splitlines()
     total = len(list(model.parent.glob("out_layer*.txt")))
     assert out[-1] == f"golden: {total}/{total} tensors bit-exact"

@@ -26,6 +26,8 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
+from dory_xdsl.errors import DoryError
+
 from dory_xdsl.target import GAP8
 
 BACKEND_PASSES = (
@@ -72,6 +74,56 @@ class Gap8LowerPass(ModulePass):
         }
         return [configured.get(name) or PASSES[name]()() for name in BACKEND_PASSES]
 
+    def __post_init__(self) -> None:
+        from dory_xdsl.transforms.qnn_tile import check_tiling_options
+
+        check_tiling_options(self.name, self.l1_bytes, self.objective, self.timeout)
+        if self.l2_bytes < 1:
+            raise DoryError(f"{self.name}: option l2-bytes={self.l2_bytes} must be positive")
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_lowerable(op)
         for step in self.steps():
             step.apply(ctx, op)
+
+
+def check_lowerable(module: ModuleOp) -> None:
+    """Refuse an `@main` the back end cannot lower, naming it: dynamic dimensions (`?`), a
+    result that is one of its arguments (nothing to compute, no buffer to plan), or constants
+    (weights) that alone exceed the target's L3."""
+    check_weights_fit_l3(module)
+    from xdsl.dialects import func
+    from xdsl.dialects.builtin import ShapedType
+
+    for function in module.ops:
+        if not isinstance(function, func.FuncOp) or function.sym_name.data != "main":
+            continue
+        types = [("argument", i, t) for i, t in enumerate(function.function_type.inputs.data)]
+        types += [("result", i, t) for i, t in enumerate(function.function_type.outputs.data)]
+        for kind, index, type_ in types:
+            if isinstance(type_, ShapedType) and any(d < 0 for d in type_.get_shape()):
+                raise DoryError(f"func @main {kind} {index}: the shape {type_} has a dynamic dimension; "
+                                f"the back end needs static shapes")
+        if function.body.blocks and isinstance(function.body.block.last_op, func.ReturnOp):
+            args = list(function.body.block.args)
+            for index, value in enumerate(function.body.block.last_op.operands):
+                if value in args:
+                    raise DoryError(f"func @main result {index}: returns argument {args.index(value)} unchanged "
+                                    f"(no layer computes it)")
+
+
+def check_weights_fit_l3(module: ModuleOp) -> None:
+    """Refuse a network whose constants alone exceed GAP-8's L3, naming the op using the largest."""
+    from dory_xdsl.dialects import qnn
+    from dory_xdsl.tensors import numpy_dtype
+
+    total, largest = 0, (0, "")
+    for op in module.walk():
+        if isinstance(op, qnn.ConstantOp):
+            size = op.result.type.element_count() * numpy_dtype(op.result.type.element_type).itemsize
+            total += size
+            user = next(iter(op.result.uses), None)
+            largest = max(largest, (size, user.operation.name if user is not None else op.name))
+    if total > GAP8.l3_bytes:
+        raise DoryError(f"{largest[1]}: the network's weights and constants take {total} B, more than the "
+                        f"{GAP8.l3_bytes} B of L3 (this op's: {largest[0]} B)")

@@ -58,6 +58,18 @@ def reporting_progress(callback: Callable[[int, int, str], None]) -> Iterator[No
         _PROGRESS.remove(callback)
 
 
+def check_tiling_options(pass_name: str, l1_bytes: int, objective: str, timeout: float) -> None:
+    """The tiling options a pass was given, each refusal naming its option."""
+    from dory_xdsl.errors import DoryError
+
+    if l1_bytes < 1:
+        raise DoryError(f"{pass_name}: option l1-bytes={l1_bytes} must be a positive number of bytes")
+    if objective not in ("cost", "dory"):
+        raise DoryError(f'{pass_name}: option objective="{objective}" must be "cost" or "dory"')
+    if not timeout > 0:
+        raise DoryError(f"{pass_name}: option timeout={timeout} must be a positive number of seconds")
+
+
 @dataclass(frozen=True)
 class QnnTilePass(ModulePass):
     name = "qnn-tile"
@@ -73,6 +85,9 @@ class QnnTilePass(ModulePass):
     """Wall-clock safety net per layer in seconds (the search itself is bounded by Z3 resource units)."""
     cache: str = ""
     """Folder of an on-disk cache of proved tilings (`dory_xdsl.tiling.tiling_cache`); empty: none."""
+
+    def __post_init__(self) -> None:
+        check_tiling_options(self.name, self.l1_bytes, self.objective, self.timeout)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = GAP8.with_budget(l1_bytes=self.l1_bytes)

@@ -12,7 +12,12 @@ an `.npz` with keys `output0`, `output1`, ...).
 `dory gen-mobilenet --width W --resolution R --seed S -o DIR` writes an integer MobileNetV1 graph
 with golden data (`dory_xdsl.generators.mobilenet`).
 
-User errors print `dory: error: <one line>` and exit 1 (`DORY_TRACEBACK=1` shows the traceback).
+A graph ending in real-valued ops (`Sigmoid`, `Softmax`, ...) is refused unless
+`--drop-float-tail` is given; then the outputs are the last integer tensors and a note says so.
+
+Every refusal prints one line `dory: error: <where>: <what>` and exits non-zero
+(`dory_xdsl.drivers.diagnostics`); an internal error prints one line asking for a report
+(`--debug` anywhere on the command line, or `DORY_TRACEBACK=1`, shows the traceback).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 
 from dory_xdsl.drivers.diagnostics import run_reporting_errors
 from dory_xdsl.engines.registry import BUILDS_APP, ENGINES, prepare_engine
-from dory_xdsl.drivers.tensor_files import load_inputs, save_outputs, typed_by_data
+from dory_xdsl.drivers.tensor_files import checked_inputs, load_inputs, save_outputs, typed_by_data
 from dory_xdsl.errors import DoryError
 from dory_xdsl.generators.mobilenet import add_gen_mobilenet_parser
 
@@ -39,7 +44,7 @@ def add_run_parser(subparsers) -> None:
     run.add_argument("model", help="ONNX model (NEMO / Quantlab integer graph)")
     run.add_argument("--golden", metavar="DIR", help="folder with input.txt and out_layer<N>.txt, "
                      "or a TFLite golden .npz (dory_xdsl.golden.npz)")
-    run.add_argument("--tolerance", type=int, default=1, metavar="N",
+    run.add_argument("--tolerance", type=non_negative_int, default=1, metavar="N",
                      help="with a golden .npz: largest |diff| (in LSB) a case may have (default: 1)")
     run.add_argument("--input", metavar="X.npy", help="input tensor (NCHW); .npz for several inputs")
     run.add_argument("--output", metavar="Y.npy", help="where to save the final output (.npz for several)")
@@ -56,9 +61,29 @@ def add_run_parser(subparsers) -> None:
     run.set_defaults(command=command_run)
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative (a tolerance counts LSB, 0 or more)")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a command-line mistake is one line `dory: error: ...` (no usage block)."""
+
+    def error(self, message: str):
+        self.exit(2, f"dory: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dory", description="dory-xdsl: deploy quantized networks on GAP-8.")
-    subparsers = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
+    parser = OneLineParser(prog="dory", description="dory-xdsl: deploy quantized networks on GAP-8.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an internal error (anywhere on the command line)")
+    subparsers = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND",
+                                       parser_class=OneLineParser)
     add_run_parser(subparsers)
     from dory_xdsl.drivers.compile import add_compile_parser
 
@@ -136,7 +161,8 @@ class GoldenCheck:
 def command_run(args: argparse.Namespace) -> int:
     from dory_xdsl.analysis.interpreter import main_function
     from dory_xdsl.analysis.range_overflow import warn_range_overflows
-    from dory_xdsl.frontend.onnx_import import DROPPED_ATTR, import_onnx_bytes
+    from dory_xdsl.drivers.compile import check_float_tail, read_model
+    from dory_xdsl.frontend.onnx_import import import_onnx_bytes
 
     if args.golden and args.input:
         raise DoryError("--golden takes the input from input.txt: do not combine it with --input")
@@ -148,13 +174,12 @@ def command_run(args: argparse.Namespace) -> int:
     from dory_xdsl.drivers.compile import options_from_args
 
     options = options_from_args(args)
-    if not Path(args.model).is_file():
-        raise DoryError(f"{args.model}: no such model file")
     config = dory_config(args)
-    data = Path(args.model).read_bytes()
+    data = read_model(args.model)
     ranges = None if config is None or config.input_range() == (0, 255) else [config.input_range()]
     module = import_onnx_bytes(data, args.model, input_ranges=ranges)
     main = main_function(module)
+    dropped = check_float_tail(module, args.drop_float_tail)
     if args.golden and args.golden.endswith(".npz"):
         from dory_xdsl.golden.npz import run_npz
 
@@ -170,12 +195,14 @@ def command_run(args: argparse.Namespace) -> int:
     if check is not None:
         check.number(module, data, args.model)
     main = main_function(module)
-    dropped = main.attributes.get(DROPPED_ATTR)
+    where = str(Path(args.golden) / "input.txt") if check else args.input
+    cases = [checked_inputs(where, case, [arg.type for arg in main.body.block.args]) for case in cases]
+    if args.output and Path(args.output).is_dir():
+        raise DoryError(f"{args.output}: is a folder")
     run = prepare_engine(args.engine, module, options)
     results = [run(inputs) for inputs in cases]
-    if dropped is not None:
-        names = ", ".join(item.data for item in dropped.data)  # type: ignore[union-attr]
-        print(f"note: outputs stop at the last integer tensors; float tail not run: {names}")
+    if dropped:
+        print(f"note: --drop-float-tail: outputs stop at the last integer tensors; dropped: {', '.join(dropped)}")
     for index, output in enumerate(results[0].outputs):
         print(f"output{index}: {shape_text(output.shape)} {output.dtype}")
     if args.output:
@@ -195,8 +222,10 @@ def dory_config(args: argparse.Namespace):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_reporting_errors("dory", lambda: args.command(args))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    return run_reporting_errors("dory", lambda: args.command(args), debug=debug)
 
 
 if __name__ == "__main__":

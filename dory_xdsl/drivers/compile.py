@@ -28,12 +28,48 @@ def add_budget_arguments(p) -> None:
     p.add_argument("--l2-code-reserved", type=int, default=GAP8.l2_code_reserved,
                    help="L2 bytes kept for code (default %(default)s)")
     p.add_argument("--objective", choices=("cost", "dory"), default="cost", help="tiling objective")
+    p.add_argument("--drop-float-tail", action="store_true",
+                   help="deploy a graph that ends in real-valued ops (Sigmoid, Softmax, ...) without them: "
+                        "the outputs are the last integer tensors (said on stdout and in the report)")
 
 
 def options_from_args(args) -> CompileOptions:
+    """The budgets of the flags, checked against the target (each refusal names its flag)."""
+    problem = GAP8.budget_problem(l1_bytes=args.l1_bytes, l2_code_reserved=args.l2_code_reserved)
+    if problem is not None:
+        raise DoryError(f"--{problem[0]}: {problem[1]}")
     return CompileOptions(l1_bytes=args.l1_bytes, l2_code_reserved=args.l2_code_reserved,
                           objective=args.objective, cache=getattr(args, "cache", None) or "",
                           pulp_nn=getattr(args, "pulp_nn", None))
+
+
+def read_model(path: str) -> bytes:
+    model = Path(path)
+    if model.is_dir():
+        raise DoryError(f"{path}: is a directory, not an ONNX model file")
+    if not model.is_file():
+        raise DoryError(f"{path}: no such model file")
+    try:
+        return model.read_bytes()
+    except OSError as error:
+        raise DoryError(f"{path}: cannot read ({error.strerror})") from None
+
+
+def check_float_tail(module, drop: bool) -> list[str]:
+    """The float tail the importer dropped (`qnn.dropped_float_tail`); refused unless `drop`.
+    A final QDQ Softmax (`qnn.softmax_tail`) is computed, not dropped."""
+    from dory_xdsl.analysis.interpreter import main_function
+    from dory_xdsl.frontend.onnx_import import DROPPED_ATTR
+
+    main = main_function(module)
+    if "qnn.softmax_tail" in main.attributes:
+        return []
+    dropped = main.attributes.get(DROPPED_ATTR)
+    names = [item.data for item in dropped.data] if dropped is not None else []  # type: ignore[union-attr]
+    if names and not drop:
+        raise DoryError(f"{names[0]}: the graph ends in real-valued ops ({', '.join(names)}); pass "
+                        f"--drop-float-tail to deploy the integer part and drop them")
+    return names
 
 
 def command_compile(args) -> int:
@@ -44,19 +80,26 @@ def command_compile(args) -> int:
     from dory_xdsl.frontend.onnx_import import float_inputs, import_onnx_bytes
     from dory_xdsl.golden.dory_dir import golden_inputs, golden_layer_values
     from dory_xdsl.golden.numbering import golden_positions
-    from dory_xdsl.lowering.app import write_app
+    from dory_xdsl.analysis.interpreter import main_function
+    from dory_xdsl.drivers.output_folder import check_destinations, publish
+    from dory_xdsl.drivers.tensor_files import checked_inputs
     from dory_xdsl.lowering.pipeline import compile_module
     from dory_xdsl.transforms.qnn_tile import reporting_progress
 
+    if args.golden and args.input:
+        raise DoryError("--golden embeds input.txt: do not combine it with --input")
+    options = options_from_args(args)
     model = Path(args.model)
-    if not model.is_file():
-        raise DoryError(f"{model}: no such model file")
+    out = Path(args.output)
+    report_path = Path(args.report) if args.report and args.report != "-" else None
+    check_destinations(out, report_path)
     start = time.perf_counter()
     imports_seconds = start - begin
-    data = model.read_bytes()
+    data = read_model(args.model)
     signed = float_inputs(data, str(model)) if args.int8_input else frozenset()
     module = import_onnx_bytes(data, str(model), signed)
     import_seconds = time.perf_counter() - start
+    dropped = check_float_tail(module, args.drop_float_tail)
     warn_range_overflows(module)
     inputs = golden_layers = numbering = None
     if args.golden:
@@ -64,7 +107,6 @@ def command_compile(args) -> int:
         golden_layers = golden_layer_values(args.golden)
     elif args.input:
         from dory_xdsl.drivers.tensor_files import load_inputs
-        from dory_xdsl.analysis.interpreter import main_function
 
         shapes = [tuple(a.type.get_shape()) for a in main_function(module).body.block.args]  # type: ignore[union-attr]
         inputs = load_inputs(args.input, shapes)
@@ -72,10 +114,11 @@ def command_compile(args) -> int:
         from dory_xdsl.drivers.tensor_files import typed_by_data
 
         module = typed_by_data(module, data, str(model), inputs)
+    if inputs is not None:
+        where = str(Path(args.golden) / "input.txt") if args.golden else args.input
+        inputs = checked_inputs(where, inputs, [a.type for a in main_function(module).body.block.args])
     if args.golden:
         numbering = golden_positions(module, model)
-    options = options_from_args(args)
-    out = Path(args.output)
     progress = ProgressLine(start=begin)
     try:
         with reporting_progress(progress.layer):
@@ -85,30 +128,30 @@ def command_compile(args) -> int:
     finally:
         progress.finish()
     writing = time.perf_counter()
-    write_app(app.files, out)
-    report_l2(app.files, str(out))
     assert app.report is not None
+    app.report.dropped_float_tail = dropped
     app.report.stage_seconds = {"imports": imports_seconds, "ONNX import": import_seconds,
-                                **app.report.stage_seconds, "writing": time.perf_counter() - writing}
+                                **app.report.stage_seconds}
+    publish(out, app.files, report_files(app.report, report_path) if report_path else [])
+    app.report.stage_seconds["writing"] = time.perf_counter() - writing
+    report_l2(app.files, str(out))
+    if dropped:
+        print(f"note: --drop-float-tail: outputs stop at the last integer tensors; dropped: {', '.join(dropped)}")
     if args.report == "-":
         print(app.report.text(), end="")
-    elif args.report:
-        write_reports(app.report, Path(args.report))
     print(f"{out}: {len(app.layer_tiles)} layers ({app.multi_tile_layers} with more than one tile), "
           f"L2 {app.l2_bytes} B, weights {len(app.files['weights.bin'])} B, "
           f"compiled in {import_seconds + app.seconds:.1f} s")
     return 0
 
 
-def write_reports(report, path: Path) -> None:
+def report_files(report, path: Path) -> list[tuple[Path, str]]:
     """`--report FILE`: the JSON at FILE (FILE.json when it ends in .html) and the HTML page
-    (`lowering.report_html`) beside it, same name with .html."""
+    (`lowering.report_html`) beside it, same name with .html, as (path, text) to publish."""
     from dory_xdsl.lowering.report_html import report_html
 
     json_path = path.with_suffix(".json") if path.suffix == ".html" else path
-    data = report.to_json()
-    json_path.write_text(report.json_text())
-    path.with_suffix(".html").write_text(report_html(data))
+    return [(json_path, report.json_text()), (path.with_suffix(".html"), report_html(report.to_json()))]
 
 
 def report_l2(files, where: str) -> None:

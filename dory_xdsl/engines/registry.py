@@ -20,9 +20,10 @@ always goes through `prepare_engine`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from dory_xdsl.errors import DoryError
@@ -98,9 +99,27 @@ def prepare_engine(name: str, module: ModuleOp, options: CompileOptions | None =
     from dory_xdsl.lowering.pipeline import CompileOptions
 
     engine = get_engine(name)
+    checked = input_checker(module)
     if name in PREPARERS:
-        return PREPARERS[name]()(module, options if options is not None else CompileOptions())
-    return lambda inputs: engine(module.clone(), inputs)
+        run = PREPARERS[name]()(module, options if options is not None else CompileOptions())
+        return lambda inputs: run(checked(inputs))
+    return lambda inputs: engine(module.clone(), checked(inputs))
+
+
+def input_checker(module: ModuleOp) -> Callable[[Sequence[np.ndarray]], list[np.ndarray]]:
+    """Every engine takes its inputs through `tensors.checked_input` (count, shape, dtype, range)."""
+    from dory_xdsl.analysis.interpreter import main_function
+    from dory_xdsl.tensors import checked_input, numpy_dtype
+
+    types = [arg.type for arg in main_function(module).body.block.args]
+
+    def check(inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if len(inputs) != len(types):
+            raise DoryError(f"{len(inputs)} input(s) given, the model takes {len(types)}")
+        return [checked_input(array, numpy_dtype(t.element_type), tuple(t.get_shape()), f"input {i}")
+                for i, (array, t) in enumerate(zip(inputs, types))]
+
+    return check
 
 
 def get_engine(name: str) -> Engine:

@@ -11,7 +11,10 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Block, Region
 
+from xdsl.utils.exceptions import DiagnosticException
+
 from dory_xdsl.errors import DoryError
+from dory_xdsl.frontend.onnx_checks import check_arity, check_axis, check_float_tail
 from dory_xdsl.frontend.onnx_emit import I8, UI8, Emitter
 from dory_xdsl.frontend.onnx_graph import (
     CUSTOM_OPS,
@@ -40,6 +43,7 @@ class Importer:
     def run(self) -> ModuleOp:
         order = dataflow_order(self.g)
         nodes, results, tail = split_float_tail(self.g, order)
+        check_float_tail(tail, describe)
         self.results = results
         arg_types, arg_ranges = [], []
         if self.input_ranges is not None and len(self.input_ranges) != len(self.g.inputs):
@@ -101,8 +105,15 @@ class Importer:
             raise DoryError(f"{describe(node)}: unsupported op type '{node.op_type}'")
         if node.domain not in ("", "ai.onnx") and node.op_type not in CUSTOM_OPS:
             raise DoryError(f"{describe(node)}: unsupported op domain '{node.domain}'")
+        check_arity(node, describe)
+        check_axis(node, self.g.shapes, describe)
         inputs = [self.value(name) if name else None for name in node.input]
-        outputs = handler(self, node, inputs)
+        try:
+            outputs = handler(self, node, inputs)
+        except DoryError:
+            raise
+        except DiagnosticException as error:  # an op's own check while building it: name the node
+            raise DoryError(f"{describe(node)}: {str(error).strip().splitlines()[0]}") from None
         for name, value in zip(node.output, outputs):
             if name:
                 self.env[name] = value

@@ -39,6 +39,9 @@ def parse_model(data: bytes, name: str) -> onnx.ModelProto:
         raise DoryError(f"{name}: not a valid ONNX model ({type(error).__name__})") from None
     if not model.HasField("graph") or not model.graph.node:
         raise DoryError(f"{name}: not a valid ONNX model (no graph nodes)")
+    from dory_xdsl.frontend.onnx_checks import check_model
+
+    check_model(model, name)
     return model
 
 
@@ -89,7 +92,13 @@ class Graph:
     def shape(self, tensor: str, node: onnx.NodeProto) -> tuple[int, ...]:
         shape = self.shapes.get(tensor)
         if shape is None:
-            raise DoryError(f"{describe(node)}: the shape of '{tensor}' is unknown or dynamic")
+            from dory_xdsl.frontend.onnx_checks import unknown_shape_reason
+
+            producer = self.producer.get(tensor, node)
+            reason = unknown_shape_reason(_sorted_copy(self), producer, self.shapes)
+            if reason:
+                raise DoryError(f"{describe(producer)}: {reason}")
+            raise DoryError(f"{describe(node)}: the shape of '{tensor}' could not be inferred (not static)")
         return shape
 
 

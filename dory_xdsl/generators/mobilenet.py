@@ -49,9 +49,9 @@ class MobileNetConfig:
 
     def validate(self) -> None:
         if not 0.25 <= self.width <= 1.0:
-            raise DoryError(f"MobileNetV1 width multiplier must be in 0.25..1.0, got {self.width}")
+            raise DoryError(f"--width: the MobileNetV1 width multiplier must be in 0.25..1.0, got {self.width}")
         if not 32 <= self.resolution <= 224:
-            raise DoryError(f"MobileNetV1 resolution must be in 32..224, got {self.resolution}")
+            raise DoryError(f"--resolution: the MobileNetV1 resolution must be in 32..224, got {self.resolution}")
         if self.classes < 1 or self.input_channels < 1:
             raise DoryError("MobileNetV1 needs at least one class and one input channel")
 

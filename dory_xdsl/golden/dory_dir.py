@@ -59,7 +59,12 @@ class GoldenSet:
 def read_golden_file(path: str | Path) -> GoldenTensor:
     """Parse one DORY golden file; raises DoryError on malformed content."""
     path = Path(path)
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as error:
+        raise DoryError(f"{path}: not a text file (byte {error.start} is not UTF-8)") from None
+    except OSError as error:
+        raise DoryError(f"{path}: cannot read ({error.strerror})") from None
     lines = text.splitlines()
     if not lines:
         raise DoryError(f"{path}: empty golden file")
@@ -94,6 +99,8 @@ def read_golden_cases(folder: str | Path) -> list[GoldenSet]:
     """Every golden case of a folder: `input.txt` (optional) with `out_layer<N>.txt`, then each
     `input_<i>.txt` with its `out_<i>_layer<N>.txt` (by case number)."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise DoryError(f"{folder}: is a file, not a golden folder")
     if not folder.is_dir():
         raise DoryError(f"{folder}: golden folder does not exist")
     layers: dict[str, dict[int, GoldenTensor]] = {}

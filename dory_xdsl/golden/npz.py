@@ -28,6 +28,7 @@ import numpy as np
 from xdsl.dialects.builtin import DictionaryAttr, IntegerType, ModuleOp, Signedness
 
 from dory_xdsl.errors import DoryError
+from dory_xdsl.tensors import numpy_dtype
 
 if TYPE_CHECKING:
     from dory_xdsl.lowering.pipeline import CompileOptions
@@ -44,11 +45,16 @@ class MappedLayer:
 
 
 def read_npz(path: str) -> dict[str, np.ndarray]:
+    import zipfile
+
     try:
         with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise DoryError(f"{path}: a single array, not a golden .npz archive")
             return {key: data[key] for key in data.files}
-    except (OSError, ValueError) as error:
-        raise DoryError(f"{path}: cannot read the golden file ({str(error).splitlines()[0]})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        why = error.strerror if isinstance(error, OSError) and error.strerror else str(error).splitlines()[0]
+        raise DoryError(f"{path}: cannot read the golden file ({why})") from None
 
 
 def cases(arrays: dict[str, np.ndarray], path: str) -> list[str]:
@@ -155,6 +161,28 @@ def max_diff(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.max(np.abs(a.astype(np.int64) - b.astype(np.int64)))) if a.size else 0
 
 
+def checked_cases(path: str, arrays: dict[str, np.ndarray], names: list[str], shape: tuple[int, ...],
+                  dtype: np.dtype, in_offset: int) -> dict[str, np.ndarray]:
+    """Every case's input as the model takes it (`tensors.checked_input`: integer-valued, in
+    range after the offset, the model's size) and integer golden outputs, before any engine runs."""
+    from dory_xdsl.tensors import checked_input
+
+    inputs = {}
+    for name in names:
+        x, gold = arrays[INPUT + name], arrays[OUTPUT + name]
+        where = f"{path}: input '{INPUT}{name}'"
+        if x.size != int(np.prod(shape)):
+            raise DoryError(f"{where} has shape {list(x.shape)}, the model takes {list(shape)}")
+        if x.dtype.kind == "f":
+            x = checked_input(x, np.dtype(np.int64), x.shape, where)
+        if x.dtype.kind not in "iu":
+            raise DoryError(f"{where}: element type {x.dtype} is not an integer type")
+        inputs[name] = checked_input(x.reshape(shape).astype(np.int64) + in_offset, dtype, shape, where)
+        if gold.dtype.kind not in "iu":
+            checked_input(gold, np.dtype(np.int64), gold.shape, f"{path}: output '{OUTPUT}{name}'")
+    return inputs
+
+
 def run_npz(path: str, module: ModuleOp, engine_name: str, tolerance: int,
             options: CompileOptions | None = None) -> int:
     """Run every case of `path` on the engine prepared once (`engines.prepare_engine`: lowering
@@ -172,13 +200,11 @@ def run_npz(path: str, module: ModuleOp, engine_name: str, tolerance: int,
     in_offset, out_offset = offsets(module)
     tail = softmax_tail(module)
     layers = mapped_layers(module)
+    inputs = checked_cases(path, arrays, names, shape, numpy_dtype(args[0].type.element_type), in_offset)
     engine = prepare_engine(engine_name, module, options)
     passed = 0
     for name in names:
-        x = arrays[INPUT + name]
-        if x.size != int(np.prod(shape)):
-            raise DoryError(f"{path}: input '{name}' has shape {list(x.shape)}, the model takes {list(shape)}")
-        x = x.reshape(shape).astype(np.int64) + in_offset
+        x = inputs[name]
         result = engine([x])
         out = np.asarray(result.outputs[0]).astype(np.int64) - out_offset
         if tail is not None and engine_name not in APPLIES_SOFTMAX_TAIL:

@@ -1,4 +1,4 @@
-// RUN: %verify-diagnostics
+// RUN: dory-opt %s --split-input-file --verify-diagnostics | filecheck %s
 
 // dory.add_requant (the generated C helper for adds pulp_nn_add cannot compute): int32 multipliers
 // and offsets (negative ones too), per-tile dimensions as index operands.
@@ -14,7 +14,7 @@ func.func @f(%l1: memref<1024xi8>, %a: index) {
   dory.add_requant %l1 (in1 = %a, in2 = %a, out = %a) {mul_a = 1, add_a = 0, shift_a = 32, mul_b = 1, add_b = 0, shift_b = 0, shift = 0, lo = 0, hi = 255, dim_im_in_h = 2, dim_im_in_w = 4, ch_im_in = 8} : memref<1024xi8>
   func.return
 }
-// CHECK: dory.add_requant: shift_a 32 is not in [0, 31]
+// expected-error @-3 {{dory.add_requant: shift_a 32 is not in [0, 31]}}
 
 // -----
 
@@ -22,7 +22,7 @@ func.func @f(%l1: memref<1024xi8>, %a: index) {
   dory.add_requant %l1 (in1 = %a, in2 = %a, out = %a) {mul_a = 1, add_a = 0, shift_a = 0, mul_b = 1, add_b = 0, shift_b = 0, shift = 0, lo = -1, hi = 255, dim_im_in_h = 2, dim_im_in_w = 4, ch_im_in = 8} : memref<1024xi8>
   func.return
 }
-// CHECK: dory.add_requant: clip [-1, 255] is not a non-empty range within [0, 255]
+// expected-error @-3 {{dory.add_requant: clip [-1, 255] is not a non-empty range within [0, 255]}}
 
 // -----
 
@@ -30,7 +30,7 @@ func.func @f(%l1: memref<1024xi8>, %a: index) {
   dory.add_requant %l1 (in1 = %a, in2 = %a, out = %a) {mul_a = 2147483648, add_a = 0, shift_a = 0, mul_b = 1, add_b = 0, shift_b = 0, shift = 0, lo = 0, hi = 255, dim_im_in_h = 2, dim_im_in_w = 4, ch_im_in = 8} : memref<1024xi8>
   func.return
 }
-// CHECK: dory.add_requant: mul_a = 2147483648 does not fit its C type
+// expected-error @-3 {{dory.add_requant: mul_a = 2147483648 does not fit its C type}}
 
 // -----
 
@@ -38,4 +38,4 @@ func.func @f(%l1: memref<1024xi8>, %a: index, %s: index) {
   dory.add_requant %l1 (in1 = %a, in2 = %a, out = %a) {mul_a = 1, add_a = 0, shift_a = %s, mul_b = 1, add_b = 0, shift_b = 0, shift = 0, lo = 0, hi = 255, dim_im_in_h = 2, dim_im_in_w = 4, ch_im_in = 8} : memref<1024xi8>
   func.return
 }
-// CHECK: dory.add_requant: shift_a must be a constant
+// expected-error @-3 {{dory.add_requant: shift_a must be a constant}}
