@@ -132,8 +132,12 @@ def command_compile(args) -> int:
     app.report.dropped_float_tail = dropped
     app.report.stage_seconds = {"imports": imports_seconds, "ONNX import": import_seconds,
                                 **app.report.stage_seconds}
-    publish(out, app.files, report_files(app.report, report_path) if report_path else [])
-    app.report.stage_seconds["writing"] = time.perf_counter() - writing
+
+    def reports() -> list[tuple[Path, str]]:
+        app.report.stage_seconds["writing"] = time.perf_counter() - writing  # type: ignore[union-attr]
+        return report_files(app.report, report_path) if report_path else []
+
+    publish(out, app.files, reports)
     report_l2(app.files, str(out))
     if dropped:
         print(f"note: --drop-float-tail: outputs stop at the last integer tensors; dropped: {', '.join(dropped)}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from dory_xdsl.errors import DoryError
@@ -31,11 +31,11 @@ def check_destinations(out: Path, report: Path | None) -> None:
             raise DoryError(f"{report}: its folder {report.parent} does not exist")
 
 
-def publish(out: str | Path, files: Mapping[str, bytes], reports: Sequence[tuple[str | Path, str]] = ()) -> None:
-    """Write `files` as the folder `out` and each (path, text) report, all or nothing."""
+def publish(out: str | Path, files: Mapping[str, bytes],
+            reports: Sequence[tuple[str | Path, str]] | Callable[[], Sequence[tuple[str | Path, str]]] = ()) -> None:
+    """Write `files` as the folder `out` and each (path, text) report, all or nothing; `reports`
+    may be a function, called once the application files are staged."""
     out = Path(out)
-    for path, _ in reports:
-        check_destinations(out, Path(path))
     check_destinations(out, None)
     try:
         staging: Path | None = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
@@ -48,7 +48,8 @@ def publish(out: str | Path, files: Mapping[str, bytes], reports: Sequence[tuple
                 (staging / name).write_bytes(data)
         except OSError as error:
             raise DoryError(f"{out}: cannot write the application ({error.strerror})") from None
-        for path, text in reports:
+        for path, text in (reports() if callable(reports) else reports):
+            check_destinations(out, Path(path))
             path = Path(path)
             try:
                 handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
