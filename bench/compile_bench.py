@@ -86,7 +86,7 @@ def mobilenet(scratch: Path) -> Path:
 
 
 def bench_network(name: str, model: Path, runs: int, work: Path, cache: str | None) -> dict:
-    base = [dory_script(), "compile", str(model), "-o", str(work / "app"), *EXTRA_ARGS.get(name, [])]
+    base = [dory_script(), "compile", str(model), "-o", str(work / "app"), "--drop-float-tail", *EXTRA_ARGS.get(name, [])]
     if cache:
         base += ["--cache", cache]
         timed(base)  # warm the cache
