@@ -53,3 +53,20 @@ def test_same_values_and_shapes_as_the_onnx_package(path: Path):
         assert got.dtype == expected.dtype and got.shape == expected.shape, tensor.name
         assert np.array_equal(got, expected, equal_nan=got.dtype.kind == "f"), tensor.name
     assert infer_shapes(light) == shape_inference.infer_shapes(full)
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/models is absent")
+def test_dory_compile_and_dory_opt_import_only_what_they_need(tmp_path):
+    model = MODELS / "dory_examples" / "Nemo" / "Residual_connection_test_1" / "model_int.onnx"
+    code = ("import sys; from dory_xdsl.drivers import cli; "
+            f"cli.main(['compile', {str(model)!r}, '-o', {str(tmp_path / 'app')!r}]); "
+            "print('MODULES', 'onnx' in sys.modules, 'ml_dtypes' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "MODULES False False" in out  # protobuf + shape inference only, no onnx package
+    mlir = tmp_path / "x.mlir"
+    mlir.write_text('func.func @f() {\n  func.return\n}\n')
+    code = ("import sys; from dory_xdsl.drivers.opt import main; "
+            f"main([{str(mlir)!r}]); "
+            "print('MODULES', *(m in sys.modules for m in ('onnx', 'z3', 'ml_dtypes')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "MODULES False False False" in out

@@ -5,8 +5,10 @@ graph in dataflow order and emits `qnn` ops (see `onnx_import` for how a graph i
 from __future__ import annotations
 
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import onnx
+
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Block, Region
@@ -26,9 +28,15 @@ from dory_xdsl.frontend.onnx_graph import (
 )
 from dory_xdsl.frontend.onnx_layers import LAYER_HANDLERS
 from dory_xdsl.frontend.onnx_values import Act, Const, vec
+from dory_xdsl.frontend.onnx_proto import onnx_pb
+
+TensorProto = onnx_pb().TensorProto
+
+if TYPE_CHECKING:
+    import onnx
 
 DROPPED_ATTR = "qnn.dropped_float_tail"
-FLOAT_INPUTS = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE})
+FLOAT_INPUTS = frozenset({TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE})
 
 
 class Importer:
@@ -53,10 +61,10 @@ class Importer:
             if len(shape) not in (2, 3, 4):
                 raise DoryError(f"graph input '{value.name}' has rank {len(shape)} (expected 2, 3 or 4)")
             elem = value.type.tensor_type.elem_type
-            if index in self.signed_inputs and elem not in FLOAT_INPUTS | {onnx.TensorProto.INT8}:
-                raise DoryError(f"graph input '{value.name}' is {onnx.TensorProto.DataType.Name(elem)}: "
+            if index in self.signed_inputs and elem not in FLOAT_INPUTS | {TensorProto.INT8}:
+                raise DoryError(f"graph input '{value.name}' is {TensorProto.DataType.Name(elem)}: "
                                 "only a float input can be read as int8")
-            signed = elem == onnx.TensorProto.INT8 or index in self.signed_inputs
+            signed = elem == TensorProto.INT8 or index in self.signed_inputs
             elem, lo, hi = (I8, -128, 127) if signed else (UI8, 0, 255)
             if self.input_ranges is not None:
                 lo, hi = self.input_ranges[index]

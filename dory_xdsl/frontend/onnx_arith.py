@@ -12,21 +12,22 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 from dory_xdsl.errors import DoryError
 from dory_xdsl.frontend.onnx_emit import type_for_range
 from dory_xdsl.frontend.onnx_graph import attributes, describe
 from dory_xdsl.frontend.onnx_values import Act, Const, Expr, Padded, Reshaped, as_expr, rounded, vec
+from dory_xdsl.frontend.onnx_proto import onnx_pb, to_array
+
+TensorProto = onnx_pb().TensorProto
 
 INT_TYPES = {
-    onnx.TensorProto.INT64: np.int64, onnx.TensorProto.INT32: np.int32, onnx.TensorProto.INT16: np.int16,
-    onnx.TensorProto.INT8: np.int8, onnx.TensorProto.UINT8: np.uint8, onnx.TensorProto.UINT16: np.uint16,
-    onnx.TensorProto.UINT32: np.uint32,
+    TensorProto.INT64: np.int64, TensorProto.INT32: np.int32, TensorProto.INT16: np.int16,
+    TensorProto.INT8: np.int8, TensorProto.UINT8: np.uint8, TensorProto.UINT16: np.uint16,
+    TensorProto.UINT32: np.uint32,
 }
-FLOAT_TYPES = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.DOUBLE: np.float64,
-               onnx.TensorProto.FLOAT16: np.float16}
+FLOAT_TYPES = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64,
+               TensorProto.FLOAT16: np.float16}
 
 
 def _expr(imp, node, value) -> Expr:
@@ -152,8 +153,8 @@ def _int_attr(node, attrs: dict, *names: str) -> int:
     for name in names:
         if name in attrs:
             value = attrs[name]
-            if isinstance(value, onnx.TensorProto):
-                value = numpy_helper.to_array(value).reshape(-1)[0]
+            if isinstance(value, TensorProto):
+                value = to_array(value).reshape(-1)[0]
             if isinstance(value, (list, str)) or float(value) != math.floor(float(value)):
                 raise DoryError(f"{describe(node)}: attribute '{name}' must be an integer, got {value!r}")
             return int(value)

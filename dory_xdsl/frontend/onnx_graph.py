@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import onnx
-from onnx import numpy_helper, shape_inference
+
 
 from dory_xdsl.errors import DoryError
+from dory_xdsl.frontend.onnx_proto import attribute_value, infer_shapes, load_model, onnx_pb, to_array
+
+TensorProto = onnx_pb().TensorProto
+ModelProto = onnx_pb().ModelProto
+
+if TYPE_CHECKING:
+    import onnx
 
 # Ops that compute on real numbers: the integer network ends where one of them starts.
 FLOAT_OPS = frozenset(
@@ -34,7 +42,7 @@ def describe(node: onnx.NodeProto) -> str:
 
 def parse_model(data: bytes, name: str) -> onnx.ModelProto:
     try:
-        model = onnx.load_model_from_string(data)
+        model = load_model(data)
     except Exception as error:  # protobuf raises DecodeError and friends
         raise DoryError(f"{name}: not a valid ONNX model ({type(error).__name__})") from None
     if not model.HasField("graph") or not model.graph.node:
@@ -48,7 +56,7 @@ def parse_model(data: bytes, name: str) -> onnx.ModelProto:
 def attributes(node: onnx.NodeProto) -> dict[str, object]:
     result: dict[str, object] = {}
     for attr in node.attribute:
-        value = onnx.helper.get_attribute_value(attr)
+        value = attribute_value(attr)
         if isinstance(value, bytes):
             value = value.decode(errors="replace")
         result[attr.name] = value
@@ -57,8 +65,8 @@ def attributes(node: onnx.NodeProto) -> dict[str, object]:
 
 def constant_node_value(node: onnx.NodeProto) -> np.ndarray:
     attrs = attributes(node)
-    if isinstance(attrs.get("value"), onnx.TensorProto):
-        return numpy_helper.to_array(attrs["value"])
+    if isinstance(attrs.get("value"), TensorProto):
+        return to_array(attrs["value"])
     for key, dtype in (("value_float", np.float32), ("value_int", np.int64),
                        ("value_floats", np.float32), ("value_ints", np.int64)):
         if key in attrs:
@@ -72,7 +80,7 @@ class Graph:
 
     model: onnx.ModelProto
     producer: dict[str, onnx.NodeProto] = field(default_factory=dict)
-    initializers: dict[str, onnx.TensorProto] = field(default_factory=dict)
+    initializers: dict[str, TensorProto] = field(default_factory=dict)
     shapes: dict[str, tuple[int, ...] | None] = field(default_factory=dict)
     inputs: list[onnx.ValueInfoProto] = field(default_factory=list)
 
@@ -87,7 +95,7 @@ class Graph:
         return 1
 
     def initializer_array(self, name: str) -> np.ndarray:
-        return numpy_helper.to_array(self.initializers[name])
+        return to_array(self.initializers[name])
 
     def shape(self, tensor: str, node: onnx.NodeProto) -> tuple[int, ...]:
         shape = self.shapes.get(tensor)
@@ -132,7 +140,7 @@ def index_graph(model: onnx.ModelProto) -> Graph:
             raise DoryError(f"graph input '{value.name}' has a dynamic or unknown shape {dims}")
     ordered = _sorted_copy(g)
     try:
-        inferred = shape_inference.infer_shapes(ordered)
+        inferred = infer_shapes(ordered)
     except Exception as error:
         raise DoryError(f"shape inference failed: {str(error).splitlines()[0] if str(error) else error}") from None
     for value in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
@@ -150,12 +158,13 @@ def _key(node: onnx.NodeProto) -> tuple:
 def _sorted_copy(g: Graph) -> onnx.ModelProto:
     """The model with its nodes in dataflow order (shape inference reads them in file order) and
     the custom ops replaced by `Identity` (for their shapes)."""
-    copy = onnx.ModelProto()
+    copy = ModelProto()
     copy.CopyFrom(g.model)
     del copy.graph.node[:]
     for node in _depth_first(g, list(g.graph.node)):
         if node.op_type in CUSTOM_OPS:  # shape inference does not know them: same shape as input 0
-            node = onnx.helper.make_node("Identity", node.input[:1], node.output[:1], name=node.name)
+            node = onnx_pb().NodeProto(op_type="Identity", input=node.input[:1], output=node.output[:1],
+                                       name=node.name)
         copy.graph.node.append(node)
     return copy
 

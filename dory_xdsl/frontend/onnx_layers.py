@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import onnx
+
 
 from dory_xdsl.dialects import qnn
 from dory_xdsl.errors import DoryError
@@ -18,6 +20,9 @@ from dory_xdsl.frontend.onnx_arith import ARITH_HANDLERS
 from dory_xdsl.frontend.onnx_emit import I32, ir_axis, ir_shape
 from dory_xdsl.frontend.onnx_graph import attributes, describe
 from dory_xdsl.frontend.onnx_values import Act, Expr, Padded, PoolSum, Reshaped, Round, as_expr, collapse, vec
+
+if TYPE_CHECKING:
+    import onnx
 
 
 def _input_act(imp, node: onnx.NodeProto, value) -> tuple[Act, tuple[int, ...], tuple[int, ...]]:

@@ -34,8 +34,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import onnx
+
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, FloatAttr, ModuleOp, StringAttr, TensorType, f64
 from xdsl.ir import Block, Region
@@ -61,12 +63,19 @@ from dory_xdsl.frontend.qdq_values import (
     SoftmaxOut,
     clamped,
 )
+from dory_xdsl.frontend.onnx_proto import attribute_value, onnx_pb
+
+TensorProto = onnx_pb().TensorProto
+ModelProto = onnx_pb().ModelProto
+
+if TYPE_CHECKING:
+    import onnx
 
 QDQ_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"})
 SOFTMAX_ATTR = "qnn.softmax_tail"
 INPUT_OFFSETS = "qnn.input_offsets"
 OUTPUT_OFFSETS = "qnn.output_offsets"
-_EIGHT_BIT = {onnx.TensorProto.INT8: True, onnx.TensorProto.UINT8: False}
+_EIGHT_BIT = {TensorProto.INT8: True, TensorProto.UINT8: False}
 _MOVES = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose")
 
 
@@ -83,7 +92,7 @@ def import_qdq_with_results(model: onnx.ModelProto) -> tuple[ModuleOp, list[str]
 def _with_batch_one(model: onnx.ModelProto) -> onnx.ModelProto:
     """A copy whose graph inputs have batch size 1 where it is dynamic (TFLite exports 0 or a
     symbol); stale intermediate shapes are dropped so shape inference recomputes them."""
-    copy = onnx.ModelProto()
+    copy = ModelProto()
     copy.CopyFrom(model)
     inits = {i.name for i in copy.graph.initializer}
     changed = False
@@ -176,13 +185,13 @@ class QdqImporter(Importer):
             signed = _EIGHT_BIT[elem]
             return TensorType(UI8, list(shape)), signed, value.name
         users = self.consumers.get(value.name, [])
-        if elem in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16) and len(users) == 1 \
+        if elem in (TensorProto.FLOAT, TensorProto.FLOAT16) and len(users) == 1 \
                 and users[0].op_type == "QuantizeLinear":
             scale, zp, signed = self._qparams(users[0], users[0].input[1:3], per_tensor=True)
             self.env[users[0].output[0]] = None  # placeholder, set in run()
             return TensorType(UI8, list(shape)), signed, users[0].output[0]
         raise DoryError(f"graph input '{value.name}': a float input must feed exactly one QuantizeLinear "
-                        f"(type {onnx.TensorProto.DataType.Name(elem)})")
+                        f"(type {TensorProto.DataType.Name(elem)})")
 
     def value(self, name: str):
         value = super().value(name)
@@ -472,5 +481,5 @@ def _unclamped(value) -> bool:
 def _attr(node: onnx.NodeProto, name: str, default):
     for attr in node.attribute:
         if attr.name == name:
-            return onnx.helper.get_attribute_value(attr)
+            return attribute_value(attr)
     return default

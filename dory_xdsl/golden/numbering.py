@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import BlockArgument, SSAValue
 
@@ -29,6 +29,9 @@ from dory_xdsl.errors import DoryError
 from dory_xdsl.analysis.dory_layers import Layer, dory_layers
 from dory_xdsl.frontend.onnx_graph import Graph, constant_node_value
 from dory_xdsl.tensors import to_numpy
+
+if TYPE_CHECKING:
+    import onnx
 
 ONNX_KINDS = {
     "Conv": "conv", "Gemm": "linear", "MatMul": "linear", "MaxPool": "maxpool",
