@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
 
 from dory_xdsl.analysis.constant_pad import pad_with_constant
 from dory_xdsl.errors import DoryError
@@ -24,6 +24,10 @@ from dory_xdsl.frontend.onnx_emit import UI8
 from dory_xdsl.frontend.onnx_graph import attributes, describe
 from dory_xdsl.frontend.onnx_values import Act, Const, vec
 from dory_xdsl.frontend.qdq_values import PendingPad, QTensor, Real, RealConst
+from dory_xdsl.frontend.onnx_proto import attribute_value, onnx_pb
+
+if TYPE_CHECKING:
+    import onnx
 
 PASSES_PAD = ("DequantizeLinear", "QuantizeLinear", "Identity")
 
@@ -153,17 +157,18 @@ def pad_conv_input(imp, node: onnx.NodeProto, x: QTensor) -> tuple[QTensor, onnx
             raise DoryError(f"{describe(node)}: padding a 1-D input with a non-zero zero point is not supported")
         x = dataclasses.replace(x, act=concat_pad(imp, x.act, tuple(pads), x.zp))
         pads = [0] * 4
-    copy = onnx.NodeProto()
+    copy = onnx_pb().NodeProto()
     copy.CopyFrom(node)
     for attr in list(copy.attribute):
         if attr.name == "pads":
             copy.attribute.remove(attr)
-    copy.attribute.append(onnx.helper.make_attribute("pads", pads))
+    attribute = onnx_pb().AttributeProto
+    copy.attribute.append(attribute(name="pads", type=attribute.INTS, ints=[int(p) for p in pads]))
     return x, copy
 
 
 def _attr_ints(node: onnx.NodeProto, name: str) -> list[int]:
     for attr in node.attribute:
         if attr.name == name:
-            return list(onnx.helper.get_attribute_value(attr))
+            return list(attribute_value(attr))
     return []
