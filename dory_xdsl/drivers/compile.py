@@ -138,11 +138,11 @@ def command_compile(args) -> int:
         return report_files(app.report, report_path) if report_path else []
 
     publish(out, app.files, reports)
+    if args.report == "-":
+        print(app.report.text(), end="")
     report_l2(app.files, str(out))
     if dropped:
         print(f"note: --drop-float-tail: outputs stop at the last integer tensors; dropped: {', '.join(dropped)}")
-    if args.report == "-":
-        print(app.report.text(), end="")
     print(f"{out}: {len(app.layer_tiles)} layers ({app.multi_tile_layers} with more than one tile), "
           f"L2 {app.l2_bytes} B, weights {len(app.files['weights.bin'])} B, "
           f"compiled in {import_seconds + app.seconds:.1f} s")
