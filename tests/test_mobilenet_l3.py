@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dory_xdsl.drivers import cli
-from dory_xdsl.drivers import compile as compile_module_file
+from dory_xdsl.lowering import pipeline
 from dory_xdsl.generators.mobilenet import MobileNetConfig, generate_mobilenet
 
 L2 = 512_000
@@ -28,14 +28,14 @@ def test_mobilenet_runs_bit_exact_within_the_l2_budget(width, resolution, reserv
     generate_mobilenet(MobileNetConfig(width=width, resolution=resolution), folder)
     budget = L2 - reserved
     compiled = []
-    original = compile_module_file.compile_module
+    original = pipeline.compile_module
 
     def compile_and_record(*args, **kwargs):
         app = original(*args, **kwargs)
         compiled.append(app)
         return app
 
-    monkeypatch.setattr(compile_module_file, "compile_module", compile_and_record)
+    monkeypatch.setattr(pipeline, "compile_module", compile_and_record)
     assert cli.main(["run", str(folder / "model.onnx"), "--golden", str(folder), "--engine", "host",
                      "--l2-code-reserved", str(reserved)]) == 0
     out = capsys.readouterr().out
