@@ -219,4 +219,4 @@ def test_cli_generates_and_reports(tmp_path, capsys):
 def test_cli_rejects_bad_width(tmp_path, capsys):
     assert cli.main(["gen-mobilenet", "--width", "1.5", "-o", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert err.strip() == "dory: error: MobileNetV1 width multiplier must be in 0.25..1.0, got 1.5"
+    assert err.strip() == "dory: error: --width: the MobileNetV1 width multiplier must be in 0.25..1.0, got 1.5"

@@ -13,13 +13,15 @@ shapes, ...), so the diagnostic gives the cause instead of "unknown or dynamic".
 from __future__ import annotations
 
 import os
-
-import onnx
-from onnx import TensorProto, external_data_helper, shape_inference
+from typing import TYPE_CHECKING
 
 from dory_xdsl.errors import DoryError
+from dory_xdsl.frontend.onnx_proto import newest_opset, onnx_pb
 
-INPUT_TYPES = {TensorProto.FLOAT: "FLOAT", TensorProto.UINT8: "UINT8", TensorProto.INT8: "INT8"}
+if TYPE_CHECKING:
+    import onnx
+
+INPUT_TYPES = {1: "FLOAT", 2: "UINT8", 3: "INT8"}  # TensorProto.FLOAT, UINT8, INT8
 """Graph input element types that can carry 8-bit integers (NEMO/Quantlab feed floats holding them)."""
 
 INTEGER_LAYERS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul", "MatMulInteger", "ConvInteger", "MaxPool",
@@ -29,10 +31,11 @@ INTEGER_LAYERS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul", "MatMulIn
 
 def check_model(model: onnx.ModelProto, name: str) -> None:
     graph = model.graph
-    if model.ir_version > onnx.IR_VERSION:
+    ir_version = onnx_pb().IR_VERSION
+    if model.ir_version > ir_version:
         raise DoryError(f"{name}: ir_version {model.ir_version} is newer than this onnx package reads "
-                        f"(up to {onnx.IR_VERSION})")
-    newest = onnx.defs.onnx_opset_version()
+                        f"(up to {ir_version})")
+    newest = newest_opset()
     for entry in model.opset_import:
         if entry.domain in ("", "ai.onnx") and not 1 <= entry.version <= newest:
             raise DoryError(f"{name}: opset {entry.version} is not an ONNX opset this onnx package knows "
@@ -52,13 +55,35 @@ def check_model(model: onnx.ModelProto, name: str) -> None:
             continue
         elem = value.type.tensor_type.elem_type
         if elem not in INPUT_TYPES:
-            label = TensorProto.DataType.Name(elem) if elem in TensorProto.DataType.values() else str(elem)
+            data_type = onnx_pb().TensorProto.DataType
+            label = data_type.Name(elem) if elem in data_type.values() else str(elem)
             raise DoryError(f"graph input '{value.name}' has element type {label}; the network takes 8-bit "
                             f"integers (as FLOAT, UINT8 or INT8)")
     _load_external_data(model, name)
 
 
+def _uses_external_data(model: onnx.ModelProto) -> bool:
+    """Whether a tensor of the graph (initializers, node attributes, subgraphs) lives in a file."""
+    external = onnx_pb().TensorProto.EXTERNAL
+
+    def graph_uses(graph) -> bool:
+        tensors = list(graph.initializer)
+        for node in graph.node:
+            for attr in node.attribute:
+                tensors.extend([attr.t] if attr.HasField("t") else [])
+                tensors.extend(attr.tensors)
+                if attr.HasField("g") and graph_uses(attr.g) or any(graph_uses(g) for g in attr.graphs):
+                    return True
+        return any(t.data_location == external for t in tensors)
+
+    return graph_uses(model.graph)
+
+
 def _load_external_data(model: onnx.ModelProto, name: str) -> None:
+    if not _uses_external_data(model):
+        return
+    from onnx import TensorProto, external_data_helper
+
     base = os.path.dirname(os.path.abspath(name)) if name else os.getcwd()
     for tensor in external_data_helper._get_all_tensors(model):  # noqa: SLF001 - onnx's own walk
         if not external_data_helper.uses_external_data(tensor):
@@ -141,6 +166,8 @@ def unknown_shape_reason(model: onnx.ModelProto, node: onnx.NodeProto, shapes: d
         if reason:
             return reason
     try:
+        from onnx import shape_inference
+
         shape_inference.infer_shapes(model, strict_mode=True)
     except Exception as error:  # InferenceError: "(op_type:X, node name: N): [ShapeInferenceError] why"
         text = " ".join(str(error).split())

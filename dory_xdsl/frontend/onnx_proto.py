@@ -69,6 +69,11 @@ def onnx_pb() -> ModuleType:
     return _modules()[0]
 
 
+def newest_opset() -> int:
+    """`onnx.defs.onnx_opset_version()`: the newest opset of the default domain this onnx knows."""
+    return _modules()[1].defs.schema_version_map()[""][1]
+
+
 def load_model(data: bytes):
     """`onnx.load_model_from_string`: a `ModelProto` parsed from bytes (protobuf errors propagate)."""
     model = onnx_pb().ModelProto()
